@@ -1,0 +1,1 @@
+"""Pure domain code: no Kafka, no Faust. Unit-testable and benchmarkable by itself."""

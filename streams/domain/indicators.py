@@ -1,0 +1,200 @@
+"""Rolling indicators over final daily closes, updated in O(1) (amortized) per event.
+
+Prices are held as fixed-point integers (``SCALE`` units per currency unit), so running
+sums never drift and a close exactly on its SMA compares equal, as it does on paper.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+SCALE = 10**8
+_I64 = 2**63 - 1
+
+
+def to_fixed(price: float) -> int:
+    """A price in fixed-point units (rounded to 1e-8)."""
+    return round(price * SCALE)
+
+
+def from_fixed(units: int | float) -> float:
+    return units / SCALE
+
+
+def _int_out(value: int) -> int | str:
+    """orjson carries 64-bit integers; a larger sum travels as a decimal string."""
+    return value if -_I64 <= value <= _I64 else str(value)
+
+
+class MonotonicWindow:
+    """Max (or min) of the last ``n`` values of an indexed series, amortized O(1) per push."""
+
+    __slots__ = ("n", "largest", "items")
+
+    def __init__(self, n: int, largest: bool, items: Iterable[tuple[int, int]] = ()) -> None:
+        self.n = n
+        self.largest = largest
+        self.items: deque[tuple[int, int]] = deque(items)  # (index, value), monotonic
+
+    def _dominates(self, a: int, b: int) -> bool:
+        return a >= b if self.largest else a <= b
+
+    def push(self, index: int, value: int) -> None:
+        items = self.items
+        while items and self._dominates(value, items[-1][1]):
+            items.pop()
+        items.append((index, value))
+        while items[0][0] <= index - self.n:
+            items.popleft()
+
+    def extreme_last(self, count: int, k: int) -> int | None:
+        """Extreme of the last ``k`` (<= n) values of a series of ``count`` values."""
+        if count < k or k <= 0:
+            return None
+        floor = count - k  # indexes < floor are outside
+        for index, value in self.items:
+            if index >= floor:
+                return value
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Indicators for one trading day, computed with ``close`` as that day's close."""
+
+    count: int  # trading days with data, this day included
+    close: int  # fixed-point
+    prev_close: int | None
+    sums: dict[int, int | None]  # window -> sum of the last n closes (None: warm-up)
+    highs: dict[int, int | None]  # window -> max of the last n closes, day included
+    lows: dict[int, int | None]
+    prev_highs: dict[int, int | None]  # window -> max of the n closes before this day
+    prev_lows: dict[int, int | None]
+    streak: int  # +k: k-th consecutive up day; -k: down; 0: unchanged or first day
+
+    def sma(self, n: int) -> float | None:
+        total = self.sums.get(n)
+        return None if total is None else total / (n * SCALE)
+
+
+class CloseHistory:
+    """A bounded ring of final closes with running sums and monotonic extremes.
+
+    Lifecycle: ``view(close)`` computes a :class:`Snapshot` as if ``close`` were the next
+    day's close (provisional or final); ``push(close)`` makes it final.
+    """
+
+    def __init__(self, sma_windows: Iterable[int], extreme_windows: Iterable[int]) -> None:
+        self.sma_windows = tuple(sorted(set(sma_windows)))
+        self.extreme_windows = tuple(sorted(set(extreme_windows)))
+        self.capacity = max((*self.sma_windows, *self.extreme_windows, 1))
+        self.ring: deque[int] = deque()
+        self.count = 0
+        self.streak = 0
+        self.sums = {n: 0 for n in self.sma_windows}
+        self.highs = {n: MonotonicWindow(n, True) for n in self.extreme_windows}
+        self.lows = {n: MonotonicWindow(n, False) for n in self.extreme_windows}
+
+    # -- lifecycle -------------------------------------------------------------------
+    def view(self, close: int) -> Snapshot:
+        ring, count = self.ring, self.count
+        new_count = count + 1
+        prev = ring[-1] if ring else None
+        sums: dict[int, int | None] = {}
+        for n, total in self.sums.items():
+            if new_count < n:
+                sums[n] = None
+            else:
+                leaving = ring[-n] if count >= n else 0
+                sums[n] = total - leaving + close
+        highs: dict[int, int | None] = {}
+        lows: dict[int, int | None] = {}
+        prev_highs: dict[int, int | None] = {}
+        prev_lows: dict[int, int | None] = {}
+        for n in self.extreme_windows:
+            hi_w, lo_w = self.highs[n], self.lows[n]
+            prev_highs[n] = hi_w.extreme_last(count, n)
+            prev_lows[n] = lo_w.extreme_last(count, n)
+            if new_count < n:
+                highs[n] = lows[n] = None
+            elif n == 1:
+                highs[n] = lows[n] = close
+            else:
+                hi = hi_w.extreme_last(count, n - 1)
+                lo = lo_w.extreme_last(count, n - 1)
+                highs[n] = close if hi is None else max(hi, close)
+                lows[n] = close if lo is None else min(lo, close)
+        return Snapshot(
+            count=new_count,
+            close=close,
+            prev_close=prev,
+            sums=sums,
+            highs=highs,
+            lows=lows,
+            prev_highs=prev_highs,
+            prev_lows=prev_lows,
+            streak=self._next_streak(prev, close),
+        )
+
+    def push(self, close: int) -> None:
+        ring = self.ring
+        self.streak = self._next_streak(ring[-1] if ring else None, close)
+        for n in self.sma_windows:
+            leaving = ring[-n] if len(ring) >= n else 0
+            self.sums[n] += close - leaving
+        index = self.count
+        for n in self.extreme_windows:
+            self.highs[n].push(index, close)
+            self.lows[n].push(index, close)
+        ring.append(close)
+        if len(ring) > self.capacity:
+            ring.popleft()
+        self.count += 1
+
+    def _next_streak(self, prev: int | None, close: int) -> int:
+        if prev is None or close == prev:
+            return 0
+        if close > prev:
+            return self.streak + 1 if self.streak > 0 else 1
+        return self.streak - 1 if self.streak < 0 else -1
+
+    # -- serialization ---------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ring": list(self.ring),
+            "count": self.count,
+            "streak": self.streak,
+            "sums": {str(n): _int_out(s) for n, s in self.sums.items()},
+            "highs": {str(n): [list(p) for p in w.items] for n, w in self.highs.items()},
+            "lows": {str(n): [list(p) for p in w.items] for n, w in self.lows.items()},
+        }
+
+    @classmethod
+    def from_dict(
+        cls, data: dict[str, Any], sma_windows: Iterable[int], extreme_windows: Iterable[int]
+    ) -> CloseHistory:
+        """Restore; if the configured windows changed, rebuild what the ring allows."""
+        hist = cls(sma_windows, extreme_windows)
+        ring = [int(v) for v in data["ring"]]
+        count = int(data["count"])
+        same_windows = set(data["sums"]) == {str(n) for n in hist.sma_windows} and set(
+            data["highs"]
+        ) == {str(n) for n in hist.extreme_windows}
+        if same_windows:
+            hist.ring = deque(ring)
+            hist.count = count
+            hist.streak = int(data["streak"])
+            hist.sums = {int(n): int(s) for n, s in data["sums"].items()}
+            for key, items in data["highs"].items():
+                hist.highs[int(key)] = MonotonicWindow(int(key), True, (tuple(p) for p in items))
+            for key, items in data["lows"].items():
+                hist.lows[int(key)] = MonotonicWindow(int(key), False, (tuple(p) for p in items))
+            return hist
+        # Windows changed: replay the ring we kept. Windows longer than it warm up again.
+        for close in ring:
+            hist.push(close)
+        hist.streak = int(data["streak"])
+        return hist

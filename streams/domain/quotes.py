@@ -1,0 +1,419 @@
+"""The quote path's domain: quotes in, per-symbol state, signals and alerts out.
+
+``QuoteEngine.apply(state, quote)`` is the whole computation; agents and the offline
+command both call it, so the Kafka path and ``windvane offline`` give the same records.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+import orjson
+
+from streams.domain.indicators import SCALE, CloseHistory, Snapshot, to_fixed
+from streams.domain.instruments import Registry
+from streams.domain.rules import AlertDraft, RuleBook
+from streams.domain.timeutil import (
+    TimestampError,
+    bar_event_time,
+    iso,
+    iso_utc,
+    parse_event_time,
+    trading_day,
+)
+
+DEFAULT_SMA_WINDOWS = (5, 10, 20, 60, 120, 250)
+DEFAULT_EXTREME_WINDOWS = (20, 60, 250)
+DEFAULT_DRAWDOWN_WINDOW = 250
+RECENT_TICKS = 4096  # fingerprints kept per symbol for duplicate detection within a day
+
+
+class Rejected(Exception):
+    """A quote that must go to the dead-letter topic, with a machine-readable reason."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    symbol: str
+    ts: int  # epoch ms UTC
+    price: float
+    volume: float | None = None
+    seq: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DailyBar:
+    symbol: str
+    day: date
+    close: float
+    open: float | None = None
+    high: float | None = None
+    low: float | None = None
+    volume: float | None = None
+
+
+Quote = Tick | DailyBar
+
+
+def _price(data: dict[str, Any], name: str, required: bool) -> float | None:
+    value = data.get(name)
+    if value is None:
+        if required:
+            raise Rejected("schema", f"missing {name}")
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise Rejected("schema", f"{name} is not a number")
+    if not math.isfinite(value):
+        raise Rejected("non_finite", f"{name} is {value}")
+    if value <= 0:
+        raise Rejected("non_positive", f"{name} is {value}")
+    return float(value)
+
+
+def quote_from_dict(data: dict[str, Any]) -> Quote:
+    """A schema-valid quote value as a typed event; value rules (finite, > 0) checked here."""
+    symbol = data.get("symbol")
+    if not isinstance(symbol, str) or not symbol.strip():
+        raise Rejected("schema", "symbol must be a non-empty string")
+    if "date" in data:
+        try:
+            day = date.fromisoformat(str(data["date"]))
+        except ValueError as exc:
+            raise Rejected("schema", f"date is not YYYY-MM-DD: {str(data['date'])[:32]!r}") from exc
+        close = _price(data, "close", True)
+        assert close is not None
+        bar = DailyBar(
+            symbol=symbol,
+            day=day,
+            close=close,
+            open=_price(data, "open", False),
+            high=_price(data, "high", False),
+            low=_price(data, "low", False),
+            volume=_volume(data),
+        )
+        if bar.high is not None and bar.low is not None and bar.high < bar.low:
+            raise Rejected("schema", "high is below low")
+        return bar
+    if "ts" not in data:
+        raise Rejected("schema", "a quote needs `date` (daily bar) or `ts` (tick)")
+    try:
+        ts = parse_event_time(data["ts"])
+    except TimestampError as exc:
+        raise Rejected("bad_timestamp", str(exc)) from exc
+    price = _price(data, "price", True)
+    assert price is not None
+    seq = data.get("seq")
+    if seq is not None and (isinstance(seq, bool) or not isinstance(seq, int)):
+        raise Rejected("schema", "seq is not an integer")
+    return Tick(symbol=symbol, ts=ts, price=price, volume=_volume(data), seq=seq)
+
+
+def _volume(data: dict[str, Any]) -> float | None:
+    value = data.get("volume")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise Rejected("schema", "volume is not a finite number")
+    if value < 0:
+        raise Rejected("schema", "volume is negative")
+    return float(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Emitted:
+    """One output record of the domain: to ``quotes.signals`` or ``alerts``."""
+
+    kind: Literal["signal", "alert"]
+    key: str
+    value: dict[str, Any]
+
+
+@dataclass
+class Outcome:
+    emitted: list[Emitted] = field(default_factory=list)
+    duplicate: bool = False
+
+
+@dataclass
+class DayBar:
+    """The trading day being built (from ticks) or closed (by a daily bar)."""
+
+    day: str
+    open: int
+    high: int
+    low: int
+    close: int
+    open_key: tuple[int, int]  # (ts, seq) of the first tick by event time
+    close_key: tuple[int, int]  # (ts, seq) of the last tick by event time
+    event_time: int
+    final: bool
+    source: Literal["ticks", "bar"]
+    bar_fingerprint: str | None = None
+
+    def to_list(self) -> list[Any]:
+        return [
+            self.day,
+            self.open,
+            self.high,
+            self.low,
+            self.close,
+            list(self.open_key),
+            list(self.close_key),
+            self.event_time,
+            self.final,
+            self.source,
+            self.bar_fingerprint,
+        ]
+
+    @classmethod
+    def from_list(cls, v: list[Any]) -> DayBar:
+        return cls(
+            v[0], v[1], v[2], v[3], v[4], (v[5][0], v[5][1]), (v[6][0], v[6][1]), v[7], v[8], v[9], v[10]
+        )
+
+
+@dataclass
+class SymbolState:
+    """Everything windvane remembers about one symbol; serializes to a table value."""
+
+    history: CloseHistory
+    day: DayBar | None = None
+    recent: list[str] = field(default_factory=list)  # tick fingerprints of the current day
+    rules: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def to_bytes(self) -> bytes:
+        return orjson.dumps(
+            {
+                "v": 1,
+                "history": self.history.to_dict(),
+                "day": self.day.to_list() if self.day else None,
+                "recent": self.recent,
+                "rules": self.rules,
+            }
+        )
+
+    @classmethod
+    def from_bytes(cls, raw: bytes, engine: QuoteEngine) -> SymbolState:
+        data = orjson.loads(raw)
+        return cls(
+            history=CloseHistory.from_dict(
+                data["history"], engine.sma_windows, engine.extreme_windows
+            ),
+            day=DayBar.from_list(data["day"]) if data["day"] else None,
+            recent=list(data["recent"]),
+            rules=dict(data["rules"]),
+        )
+
+
+def alert_id(rule: str, params: dict[str, Any], symbol: str, day: str, direction: str, confirmation: str) -> str:
+    """Deterministic: replaying the same input yields the same ids, so consumers can dedupe."""
+    material = orjson.dumps(
+        [rule, params, symbol, day, direction, confirmation], option=orjson.OPT_SORT_KEYS
+    )
+    return hashlib.sha256(material).hexdigest()[:32]
+
+
+def _round(value: float | None, digits: int = 8) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+class QuoteEngine:
+    """Applies quotes to per-symbol state. Pure: the clock is injected."""
+
+    def __init__(
+        self,
+        rules: RuleBook | None = None,
+        registry: Registry | None = None,
+        sma_windows: tuple[int, ...] = DEFAULT_SMA_WINDOWS,
+        extreme_windows: tuple[int, ...] = DEFAULT_EXTREME_WINDOWS,
+        drawdown_window: int = DEFAULT_DRAWDOWN_WINDOW,
+    ) -> None:
+        self.rules = rules or RuleBook.default()
+        self.registry = registry or Registry()
+        self.signal_windows = tuple(sorted(set(sma_windows)))
+        self.signal_extremes = tuple(sorted(set(extreme_windows)))
+        self.drawdown_window = drawdown_window
+        self.sma_windows = tuple(sorted({*self.signal_windows, *self.rules.sma_windows()}))
+        self.extreme_windows = tuple(
+            sorted({*self.signal_extremes, drawdown_window, *self.rules.extreme_windows()})
+        )
+
+    def new_state(self) -> SymbolState:
+        return SymbolState(history=CloseHistory(self.sma_windows, self.extreme_windows))
+
+    # -- the computation ---------------------------------------------------------------
+    def apply(self, state: SymbolState | None, quote: Quote, now_ms: int) -> tuple[SymbolState, Outcome]:
+        """Apply one quote. Raises :class:`Rejected` (state untouched) for late input."""
+        state = state if state is not None else self.new_state()
+        if isinstance(quote, DailyBar):
+            return state, self._apply_bar(state, quote, now_ms)
+        return state, self._apply_tick(state, quote, now_ms)
+
+    def _apply_bar(self, state: SymbolState, bar: DailyBar, now_ms: int) -> Outcome:
+        day = bar.day.isoformat()
+        fingerprint = orjson.dumps([bar.close, bar.open, bar.high, bar.low, bar.volume]).decode()
+        current = state.day
+        out = Outcome()
+        if current is not None:
+            if day < current.day:
+                raise Rejected("late", f"daily bar for {day} after {current.day}")
+            if day == current.day and current.final:
+                if current.bar_fingerprint == fingerprint:
+                    out.duplicate = True
+                    return out
+                raise Rejected("late", f"daily bar for {day}, which is already final")
+            if day > current.day and not current.final:
+                self._finalize(state, bar.symbol, now_ms, out)
+        inst = self.registry.get(bar.symbol)
+        close = to_fixed(bar.close)
+        high = to_fixed(bar.high) if bar.high is not None else close
+        low = to_fixed(bar.low) if bar.low is not None else close
+        opening = to_fixed(bar.open) if bar.open is not None else close
+        event_time = bar_event_time(bar.day, inst.timezone, inst.session_close)
+        state.day = DayBar(
+            day=day,
+            open=opening,
+            high=max(high, close, opening),
+            low=min(low, close, opening),
+            close=close,
+            open_key=(event_time, -1),
+            close_key=(event_time, -1),
+            event_time=event_time,
+            final=False,
+            source="bar",
+            bar_fingerprint=fingerprint,
+        )
+        state.recent = []
+        self._finalize(state, bar.symbol, now_ms, out)
+        return out
+
+    def _apply_tick(self, state: SymbolState, tick: Tick, now_ms: int) -> Outcome:
+        inst = self.registry.get(tick.symbol)
+        day = trading_day(tick.ts, inst.timezone).isoformat()
+        price = to_fixed(tick.price)
+        key = (tick.ts, -1 if tick.seq is None else tick.seq)
+        out = Outcome()
+        current = state.day
+        if current is not None and day < current.day:
+            raise Rejected("late", f"tick for {day} after {current.day} began")
+        if current is not None and day == current.day:
+            if current.final:
+                raise Rejected("late", f"tick for {day}, which is already final")
+            fingerprint = f"{tick.ts}|{tick.seq}|{price}"
+            if fingerprint in state.recent:
+                out.duplicate = True
+                return out
+            state.recent.append(fingerprint)
+            if len(state.recent) > RECENT_TICKS:
+                del state.recent[0]
+            current.high = max(current.high, price)
+            current.low = min(current.low, price)
+            if key < current.open_key:
+                current.open, current.open_key = price, key
+            if key >= current.close_key:
+                current.close, current.close_key, current.event_time = price, key, tick.ts
+        else:
+            if current is not None and not current.final:
+                self._finalize(state, tick.symbol, now_ms, out)
+            state.day = DayBar(day, price, price, price, price, key, key, tick.ts, False, "ticks")
+            state.recent = [f"{tick.ts}|{tick.seq}|{price}"]
+        self._live(state, tick.symbol, now_ms, out)
+        return out
+
+    def _live(self, state: SymbolState, symbol: str, now_ms: int, out: Outcome) -> None:
+        """A provisional snapshot of the current day, and intraday rules."""
+        bar = state.day
+        assert bar is not None
+        snap = state.history.view(bar.close)
+        out.emitted.append(self._signal(symbol, bar, snap, final=False))
+        for spec in self.rules.for_symbol(symbol):
+            drafts = spec.on_live(state.rules.setdefault(spec.key, {}), snap, bar.day)
+            out.emitted.extend(self._alert(symbol, bar, d, now_ms) for d in drafts)
+
+    def _finalize(self, state: SymbolState, symbol: str, now_ms: int, out: Outcome) -> None:
+        """Close the current day: final snapshot, close-triggered rules, push the close."""
+        bar = state.day
+        assert bar is not None and not bar.final
+        snap = state.history.view(bar.close)
+        out.emitted.append(self._signal(symbol, bar, snap, final=True))
+        for spec in self.rules.for_symbol(symbol):
+            drafts = spec.on_close(state.rules.setdefault(spec.key, {}), snap)
+            out.emitted.extend(self._alert(symbol, bar, d, now_ms) for d in drafts)
+        state.history.push(bar.close)
+        bar.final = True
+
+    # -- output values -------------------------------------------------------------------
+    def _signal(self, symbol: str, bar: DayBar, snap: Snapshot, final: bool) -> Emitted:
+        tz = self.registry.get(symbol).timezone
+        close = bar.close / SCALE
+        smas = {str(n): _round(snap.sma(n)) for n in self.signal_windows}
+        distance = {
+            n: (None if v is None else _round((close - v) / v * 100, 6)) for n, v in smas.items()
+        }
+        dd_high = snap.highs.get(self.drawdown_window)
+        prev = snap.prev_close
+        value: dict[str, Any] = {
+            "symbol": symbol,
+            "trading_day": bar.day,
+            "final": final,
+            "source": bar.source,
+            "event_time": iso(bar.event_time, tz),
+            "price": close,
+            "bar": {
+                "open": bar.open / SCALE,
+                "high": bar.high / SCALE,
+                "low": bar.low / SCALE,
+                "close": close,
+            },
+            "days": snap.count,
+            "sma": smas,
+            "distance_pct": distance,
+            "high": {str(n): _px(snap.highs[n]) for n in self.signal_extremes},
+            "low": {str(n): _px(snap.lows[n]) for n in self.signal_extremes},
+            "drawdown_pct": None
+            if dd_high is None
+            else _round((dd_high - bar.close) / dd_high * 100, 6),
+            "rolling_high": _px(dd_high),
+            "streak": snap.streak,
+            "prev_close": _px(prev),
+            "change": None if prev is None else _round((bar.close - prev) / SCALE),
+            "change_pct": None if prev is None else _round((bar.close - prev) / prev * 100, 6),
+        }
+        return Emitted("signal", symbol, value)
+
+    def _alert(self, symbol: str, bar: DayBar, draft: AlertDraft, now_ms: int) -> Emitted:
+        tz = self.registry.get(symbol).timezone
+        value: dict[str, Any] = {
+            "id": alert_id(
+                draft.rule, draft.params, symbol, bar.day, draft.direction, draft.confirmation
+            ),
+            "rule": draft.rule,
+            "params": draft.params,
+            "symbol": symbol,
+            "trading_day": bar.day,
+            "direction": draft.direction,
+            "confirmation": draft.confirmation,
+            "price": draft.price,
+            "sma": _round(draft.sma),
+            "prev_price": draft.prev_price,
+            "prev_sma": _round(draft.prev_sma),
+            "event_time": iso(bar.event_time, tz),
+            "emitted_at": iso_utc(now_ms),
+            "severity": draft.severity,
+            "details": draft.details,
+            "related_articles": [],
+        }
+        return Emitted("alert", symbol, value)
+
+
+def _px(units: int | None) -> float | None:
+    return None if units is None else units / SCALE

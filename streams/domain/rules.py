@@ -1,0 +1,370 @@
+"""Alert rules evaluated on indicator snapshots: ``ma_cross``, ``sma_cross``, ``drawdown``,
+``streak``, ``new_high`` and ``new_low``. Pure: state is a small dict per (rule, symbol).
+
+Directions are ``above``/``below``; confirmations ``close`` (final daily close),
+``intraday`` (provisional, first live crossing of the day) and ``withdrawn`` (the close
+did not confirm an intraday alert).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from streams.domain.indicators import SCALE, Snapshot
+
+RuleState = dict[str, Any]
+
+KINDS = ("ma_cross", "sma_cross", "drawdown", "streak", "new_high", "new_low")
+SEVERITIES = ("info", "warning", "critical")
+
+
+class RuleConfigError(ValueError):
+    """A rules file that does not describe valid rules."""
+
+
+@dataclass(frozen=True, slots=True)
+class AlertDraft:
+    """What a rule says; the engine adds identity, symbol, day and times."""
+
+    rule: str
+    params: dict[str, Any]
+    direction: str
+    confirmation: str
+    price: float
+    sma: float | None
+    prev_price: float | None
+    prev_sma: float | None
+    severity: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def _px(units: int | None) -> float | None:
+    return None if units is None else units / SCALE
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSpec:
+    """One configured rule: kind, parameters, symbol patterns and severity."""
+
+    kind: str
+    params: tuple[tuple[str, Any], ...]
+    symbols: tuple[str, ...] = ("*",)
+    severity: str = "warning"
+
+    @property
+    def key(self) -> str:
+        """Stable state key: kind and parameters."""
+        return self.kind + ":" + ",".join(f"{k}={v}" for k, v in self.params)
+
+    def param(self, name: str) -> Any:
+        return dict(self.params)[name]
+
+    def matches(self, symbol: str) -> bool:
+        return any(fnmatch.fnmatchcase(symbol, pattern) for pattern in self.symbols)
+
+    # -- windows this rule needs ----------------------------------------------------
+    def sma_windows(self) -> tuple[int, ...]:
+        if self.kind == "ma_cross":
+            return (int(self.param("window")),)
+        if self.kind == "sma_cross":
+            return (int(self.param("short")), int(self.param("long")))
+        return ()
+
+    def extreme_windows(self) -> tuple[int, ...]:
+        if self.kind in ("drawdown", "new_high", "new_low"):
+            return (int(self.param("window")),)
+        return ()
+
+    # -- evaluation -------------------------------------------------------------------
+    def on_close(self, state: RuleState, snap: Snapshot) -> list[AlertDraft]:
+        """Evaluate on a final daily close; updates ``state`` in place."""
+        return _EVALUATORS[self.kind](self, state, snap, True)
+
+    def on_live(self, state: RuleState, snap: Snapshot, day: str) -> list[AlertDraft]:
+        """Evaluate on a live (provisional) price; only ``ma_cross`` with ``intraday``."""
+        if self.kind != "ma_cross" or self.param("trigger") != "intraday":
+            return []
+        return _ma_cross_live(self, state, snap, day)
+
+    def draft(self, direction: str, confirmation: str, price: float, **kw: Any) -> AlertDraft:
+        return AlertDraft(
+            rule=self.kind,
+            params=dict(self.params),
+            direction=direction,
+            confirmation=confirmation,
+            price=price,
+            sma=kw.get("sma"),
+            prev_price=kw.get("prev_price"),
+            prev_sma=kw.get("prev_sma"),
+            severity=self.severity,
+            details=kw.get("details", {}),
+        )
+
+
+def _side(close: int, total: int, n: int, band: Fraction) -> str | None:
+    """``above``/``below`` the SMA widened by the hysteresis band; None inside it (exact)."""
+    if not band:
+        lhs_int = close * n
+        return "above" if lhs_int > total else "below" if lhs_int < total else None
+    lhs = Fraction(close * n)
+    if lhs > total * (1 + band):
+        return "above"
+    if lhs < total * (1 - band):
+        return "below"
+    return None
+
+
+def _ma_cross(spec: RuleSpec, state: RuleState, snap: Snapshot, final: bool) -> list[AlertDraft]:
+    n = int(spec.param("window"))
+    total = snap.sums.get(n)
+    out: list[AlertDraft] = []
+    if total is None:
+        return out
+    band = Fraction(str(spec.param("hysteresis")))
+    side = _side(snap.close, total, n, band)
+    sma = total / (n * SCALE)
+    price = snap.close / SCALE
+    prev_side = state.get("side")
+    intraday = state.pop("intraday", None)  # {"day":..., "direction":...} set by _ma_cross_live
+    crossed = side is not None and prev_side is not None and side != prev_side
+    if crossed:
+        out.append(
+            spec.draft(
+                str(side),
+                "close",
+                price,
+                sma=sma,
+                prev_price=state.get("prev_price"),
+                prev_sma=state.get("prev_sma"),
+            )
+        )
+    if intraday is not None and not (crossed and side == intraday["direction"]):
+        out.append(
+            spec.draft(
+                intraday["direction"],
+                "withdrawn",
+                price,
+                sma=sma,
+                prev_price=state.get("prev_price"),
+                prev_sma=state.get("prev_sma"),
+                details={"intraday_price": intraday["price"]},
+            )
+        )
+    if side is not None:
+        state["side"] = side
+    state["prev_price"] = price
+    state["prev_sma"] = sma
+    return out
+
+
+def _ma_cross_live(spec: RuleSpec, state: RuleState, snap: Snapshot, day: str) -> list[AlertDraft]:
+    n = int(spec.param("window"))
+    total = snap.sums.get(n)
+    prev_side = state.get("side")
+    if total is None or prev_side is None or state.get("intraday_day") == day:
+        return []
+    side = _side(snap.close, total, n, Fraction(str(spec.param("hysteresis"))))
+    if side is None or side == prev_side:
+        return []
+    price = snap.close / SCALE
+    state["intraday_day"] = day  # once per bar
+    state["intraday"] = {"direction": side, "price": price}
+    return [
+        spec.draft(
+            side,
+            "intraday",
+            price,
+            sma=total / (n * SCALE),
+            prev_price=state.get("prev_price"),
+            prev_sma=state.get("prev_sma"),
+        )
+    ]
+
+
+def _sma_cross(spec: RuleSpec, state: RuleState, snap: Snapshot, final: bool) -> list[AlertDraft]:
+    short, long = int(spec.param("short")), int(spec.param("long"))
+    s_total, l_total = snap.sums.get(short), snap.sums.get(long)
+    if s_total is None or l_total is None:
+        return []
+    lhs, rhs = s_total * long, l_total * short
+    side = "above" if lhs > rhs else "below" if lhs < rhs else None
+    s_sma, l_sma = s_total / (short * SCALE), l_total / (long * SCALE)
+    out: list[AlertDraft] = []
+    prev_side = state.get("side")
+    if side is not None and prev_side is not None and side != prev_side:
+        out.append(
+            spec.draft(
+                side,
+                "close",
+                snap.close / SCALE,
+                sma=l_sma,
+                prev_price=state.get("prev_price"),
+                prev_sma=state.get("prev_sma"),
+                details={
+                    "short_sma": s_sma,
+                    "prev_short_sma": state.get("prev_short_sma"),
+                    "cross": "golden" if side == "above" else "death",
+                },
+            )
+        )
+    if side is not None:
+        state["side"] = side
+    state.update(prev_price=snap.close / SCALE, prev_sma=l_sma, prev_short_sma=s_sma)
+    return out
+
+
+def _drawdown(spec: RuleSpec, state: RuleState, snap: Snapshot, final: bool) -> list[AlertDraft]:
+    n = int(spec.param("window"))
+    high = snap.highs.get(n)
+    if high is None:
+        return []
+    threshold = Fraction(str(spec.param("pct")))
+    dd = Fraction(high - snap.close, high) * 100
+    inside = dd >= threshold
+    was = state.get("inside")
+    state["inside"] = inside
+    if was is None or was == inside:
+        return []
+    return [
+        spec.draft(
+            "below" if inside else "above",
+            "close",
+            snap.close / SCALE,
+            prev_price=_px(snap.prev_close),
+            details={"drawdown_pct": float(dd), "rolling_high": high / SCALE},
+        )
+    ]
+
+
+def _streak(spec: RuleSpec, state: RuleState, snap: Snapshot, final: bool) -> list[AlertDraft]:
+    n = int(spec.param("days"))
+    if abs(snap.streak) != n:
+        return []
+    return [
+        spec.draft(
+            "above" if snap.streak > 0 else "below",
+            "close",
+            snap.close / SCALE,
+            prev_price=_px(snap.prev_close),
+            details={"streak": snap.streak},
+        )
+    ]
+
+
+def _new_extreme(spec: RuleSpec, state: RuleState, snap: Snapshot, final: bool) -> list[AlertDraft]:
+    n = int(spec.param("window"))
+    high = spec.kind == "new_high"
+    prior = (snap.prev_highs if high else snap.prev_lows).get(n)
+    if prior is None:
+        return []
+    if (snap.close > prior) if high else (snap.close < prior):
+        return [
+            spec.draft(
+                "above" if high else "below",
+                "close",
+                snap.close / SCALE,
+                prev_price=_px(snap.prev_close),
+                details={"prior_extreme": prior / SCALE},
+            )
+        ]
+    return []
+
+
+_EVALUATORS = {
+    "ma_cross": _ma_cross,
+    "sma_cross": _sma_cross,
+    "drawdown": _drawdown,
+    "streak": _streak,
+    "new_high": _new_extreme,
+    "new_low": _new_extreme,
+}
+
+_DEFAULTS: dict[str, dict[str, Any]] = {
+    "ma_cross": {"window": 60, "hysteresis": 0.0, "trigger": "close"},
+    "sma_cross": {"short": 20, "long": 60},
+    "drawdown": {"pct": 10.0, "window": 250},
+    "streak": {"days": 5},
+    "new_high": {"window": 250},
+    "new_low": {"window": 250},
+}
+
+
+def rule_from_mapping(raw: Mapping[str, Any]) -> RuleSpec:
+    """One ``[[rules]]`` table: ``rule`` kind, its parameters, ``symbols``, ``severity``."""
+    data = dict(raw)
+    kind = data.pop("rule", None)
+    if kind not in _EVALUATORS:
+        raise RuleConfigError(f"unknown rule {kind!r}; known: {', '.join(KINDS)}")
+    symbols = data.pop("symbols", ["*"])
+    if isinstance(symbols, str):
+        symbols = [symbols]
+    severity = data.pop("severity", "warning")
+    if severity not in SEVERITIES:
+        raise RuleConfigError(f"severity must be one of {SEVERITIES}, not {severity!r}")
+    params = dict(_DEFAULTS[kind])
+    unknown = set(data) - set(params)
+    if unknown:
+        raise RuleConfigError(f"{kind}: unknown parameters {sorted(unknown)}")
+    params.update(data)
+    for name, value in params.items():
+        if name == "trigger":
+            if value not in ("close", "intraday"):
+                raise RuleConfigError(f"{kind}: trigger must be 'close' or 'intraday'")
+        elif name in ("hysteresis", "pct"):
+            if not isinstance(value, int | float) or value < 0:
+                raise RuleConfigError(f"{kind}: {name} must be a number >= 0")
+            params[name] = float(value)
+        elif not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise RuleConfigError(f"{kind}: {name} must be a whole number >= 1")
+    if kind == "sma_cross" and params["short"] >= params["long"]:
+        raise RuleConfigError("sma_cross: short must be less than long")
+    return RuleSpec(kind, tuple(sorted(params.items())), tuple(symbols), severity)
+
+
+@dataclass(frozen=True)
+class RuleBook:
+    """The configured rules; :meth:`for_symbol` selects those whose patterns match."""
+
+    rules: tuple[RuleSpec, ...]
+    _cache: dict[str, tuple[RuleSpec, ...]] = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def default(cls) -> RuleBook:
+        return cls((rule_from_mapping({"rule": "ma_cross"}),))
+
+    @classmethod
+    def from_toml(cls, text: str) -> RuleBook:
+        try:
+            doc = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise RuleConfigError(f"rules file is not TOML: {exc}") from exc
+        entries = doc.get("rules", [])
+        if not isinstance(entries, list):
+            raise RuleConfigError("`rules` must be an array of tables ([[rules]])")
+        return cls(tuple(rule_from_mapping(entry) for entry in entries))
+
+    @classmethod
+    def load(cls, path: str | Path | None) -> RuleBook:
+        if path is None:
+            return cls.default()
+        return cls.from_toml(Path(path).read_text(encoding="utf-8"))
+
+    def for_symbol(self, symbol: str) -> tuple[RuleSpec, ...]:
+        found = self._cache.get(symbol)
+        if found is None:
+            found = tuple(r for r in self.rules if r.matches(symbol))
+            if len(self._cache) < 100_000:
+                self._cache[symbol] = found
+        return found
+
+    def sma_windows(self) -> Sequence[int]:
+        return sorted({n for r in self.rules for n in r.sma_windows()})
+
+    def extreme_windows(self) -> Sequence[int]:
+        return sorted({n for r in self.rules for n in r.extreme_windows()})
