@@ -32,7 +32,7 @@ def _int_out(value: int) -> int | str:
 class MonotonicWindow:
     """Max (or min) of the last ``n`` values of an indexed series, amortized O(1) per push."""
 
-    __slots__ = ("n", "largest", "items")
+    __slots__ = ("items", "largest", "n")
 
     def __init__(self, n: int, largest: bool, items: Iterable[tuple[int, int]] = ()) -> None:
         self.n = n

@@ -177,7 +177,17 @@ class DayBar:
     @classmethod
     def from_list(cls, v: list[Any]) -> DayBar:
         return cls(
-            v[0], v[1], v[2], v[3], v[4], (v[5][0], v[5][1]), (v[6][0], v[6][1]), v[7], v[8], v[9], v[10]
+            v[0],
+            v[1],
+            v[2],
+            v[3],
+            v[4],
+            (v[5][0], v[5][1]),
+            (v[6][0], v[6][1]),
+            v[7],
+            v[8],
+            v[9],
+            v[10],
         )
 
 
@@ -214,7 +224,9 @@ class SymbolState:
         )
 
 
-def alert_id(rule: str, params: dict[str, Any], symbol: str, day: str, direction: str, confirmation: str) -> str:
+def alert_id(
+    rule: str, params: dict[str, Any], symbol: str, day: str, direction: str, confirmation: str
+) -> str:
     """Deterministic: replaying the same input yields the same ids, so consumers can dedupe."""
     material = orjson.dumps(
         [rule, params, symbol, day, direction, confirmation], option=orjson.OPT_SORT_KEYS
@@ -251,7 +263,9 @@ class QuoteEngine:
         return SymbolState(history=CloseHistory(self.sma_windows, self.extreme_windows))
 
     # -- the computation ---------------------------------------------------------------
-    def apply(self, state: SymbolState | None, quote: Quote, now_ms: int) -> tuple[SymbolState, Outcome]:
+    def apply(
+        self, state: SymbolState | None, quote: Quote, now_ms: int
+    ) -> tuple[SymbolState, Outcome]:
         """Apply one quote. Raises :class:`Rejected` (state untouched) for late input."""
         state = state if state is not None else self.new_state()
         if isinstance(quote, DailyBar):

@@ -1,0 +1,231 @@
+"""The ``windvane`` command: broker, worker, replay, tail, offline."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+
+from streams import codec
+from streams.config import QUOTES_RAW, TOPICS, Settings
+
+
+@click.group()
+@click.version_option(package_name="windvane")
+def main() -> None:
+    """windvane: quotes and news in, signals and alerts out, on Kafka."""
+
+
+# -- the local broker -------------------------------------------------------------------
+@main.group()
+def kafka() -> None:
+    """A local Apache Kafka broker (KRaft, single node) from Maven Central jars."""
+
+
+@kafka.command("up")
+@click.option("--timeout", default=120.0, show_default=True, help="Seconds to wait for it.")
+def kafka_up(timeout: float) -> None:
+    """Start the broker (idempotent); returns when it answers."""
+    from streams.kafka_local import BrokerError, LocalBroker
+
+    broker = LocalBroker.from_env()
+    try:
+        broker.up(timeout=timeout)
+    except BrokerError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"kafka: up at {broker.bootstrap} (pid {broker.pid()}, data {broker.home})")
+
+
+@kafka.command("down")
+def kafka_down() -> None:
+    """Stop the broker cleanly (SIGTERM, then SIGKILL after 60 s)."""
+    from streams.kafka_local import LocalBroker
+
+    broker = LocalBroker.from_env()
+    stopped = broker.down()
+    click.echo("kafka: stopped" if stopped else "kafka: was not running")
+
+
+@kafka.command("status")
+def kafka_status() -> None:
+    """Say whether the broker runs and answers; exit 1 when it does not."""
+    from streams.kafka_local import LocalBroker
+
+    broker = LocalBroker.from_env()
+    pid = broker.pid()
+    if pid is None:
+        click.echo(f"kafka: down (port {broker.port})")
+        sys.exit(1)
+    answers = broker.answers()
+    click.echo(f"kafka: {'up' if answers else 'starting'} at {broker.bootstrap} (pid {pid})")
+    sys.exit(0 if answers else 1)
+
+
+# -- worker -------------------------------------------------------------------------------
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.option("--loglevel", "-l", default="info", show_default=True)
+@click.pass_context
+def worker(ctx: click.Context, loglevel: str) -> None:
+    """Run the Faust worker (same as ``faust -A streams.app worker``)."""
+    from streams.app import app
+
+    sys.argv = ["windvane", "worker", "-l", loglevel, *ctx.args]
+    app.main()
+
+
+# -- producing and reading ------------------------------------------------------------
+@main.group()
+def replay() -> None:
+    """Produce files to the raw input topics."""
+
+
+@replay.command("quotes")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--symbol", help="Symbol of a CSV of daily closes; filter for JSON lines.")
+def replay_quotes(path: Path, symbol: str | None) -> None:
+    """Produce PATH (CSV of daily closes, or JSON lines of quote values) to quotes.raw."""
+    from streams.sources import SourceError, quote_records
+
+    settings = Settings.from_env()
+    try:
+        records = list(quote_records(path, symbol))
+    except SourceError as exc:
+        raise click.ClickException(str(exc)) from exc
+    sent = asyncio.run(_produce(settings, settings.topic(QUOTES_RAW), records))
+    click.echo(f"replay: {sent} records to {settings.topic(QUOTES_RAW)} from {path}", err=True)
+
+
+async def _produce(
+    settings: Settings, topic: str, records: list[tuple[bytes | None, bytes]]
+) -> int:
+    from rich.progress import Progress
+
+    from streams.kafka_io import ensure_topics, producer
+
+    await ensure_topics(settings, TOPICS)
+    prod = producer(settings)
+    await prod.start()
+    try:
+        with Progress(transient=not sys.stderr.isatty(), disable=not sys.stderr.isatty()) as bar:
+            task = bar.add_task(f"→ {topic}", total=len(records))
+            pending = []
+            for key, value in records:
+                pending.append(await prod.send(topic, value=value, key=key))
+                if len(pending) >= 1000:
+                    await asyncio.gather(*pending)
+                    bar.advance(task, len(pending))
+                    pending.clear()
+            await asyncio.gather(*pending)
+            bar.advance(task, len(pending))
+    finally:
+        await prod.stop()
+    return len(records)
+
+
+@main.command()
+@click.argument("topic")
+@click.option("--from-beginning", is_flag=True, help="Start at the earliest offset.")
+@click.option(
+    "--idle-timeout", default=5.0, show_default=True, help="Exit after this many idle seconds."
+)
+@click.option("--raw-topic", is_flag=True, help="TOPIC is the full name (no prefix added).")
+def tail(topic: str, from_beginning: bool, idle_timeout: float, raw_topic: bool) -> None:
+    """Print TOPIC's records as JSON lines (read_committed) and exit when idle."""
+    from streams.kafka_io import tail as tail_records
+
+    settings = Settings.from_env()
+    name = topic if raw_topic else settings.topic(topic)
+
+    async def go() -> int:
+        count = 0
+        async for rec in tail_records(settings, name, from_beginning, idle_timeout):
+            click.echo(
+                codec.dumps_line(
+                    _tail_line(rec.topic, rec.partition, rec.offset, rec.key, rec.value)
+                )
+            )
+            count += 1
+        return count
+
+    count = asyncio.run(go())
+    click.echo(f"tail: {count} records from {name}", err=True)
+
+
+def _tail_line(
+    topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None
+) -> dict[str, Any]:
+    decoded: Any
+    try:
+        decoded = codec.loads(value) if value is not None else None
+    except codec.DecodeError:
+        decoded = value.decode("utf-8", "replace") if value is not None else None
+    return {
+        "topic": topic,
+        "partition": partition,
+        "offset": offset,
+        "key": key.decode("utf-8", "replace") if key is not None else None,
+        "value": decoded,
+    }
+
+
+# -- offline ----------------------------------------------------------------------------
+@main.group()
+def offline() -> None:
+    """Run the domain code without Kafka; print output records as JSON lines."""
+
+
+@offline.command("quotes")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--symbol", help="Symbol of a CSV of daily closes; filter for JSON lines.")
+@click.option("--rules", "rules_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--only", type=click.Choice(["quotes.signals", "alerts", "deadletter"]), help="Print one topic."
+)
+def offline_quotes(
+    path: Path, symbol: str | None, rules_path: Path | None, only: str | None
+) -> None:
+    """Same records as the Kafka path, for PATH (CSV with --symbol, or JSON lines)."""
+    from streams.sources import SourceError
+
+    try:
+        for line in offline_quote_lines(path, symbol, rules_path):
+            if only is None or line["topic"] == only:
+                click.echo(codec.dumps_line(line))
+    except SourceError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def offline_quote_lines(
+    path: Path, symbol: str | None, rules_path: Path | None
+) -> Iterator[dict[str, Any]]:
+    from streams.domain.instruments import Registry
+    from streams.domain.quotes import QuoteEngine
+    from streams.domain.rules import RuleBook
+    from streams.domain.timeutil import utc_now_ms
+    from streams.pipeline import QuotePipeline, SourceRecord
+    from streams.sources import quote_records
+
+    settings = Settings.from_env()
+    rules = rules_path or settings.rules_path
+    engine = QuoteEngine(RuleBook.load(rules), Registry.load(settings.instruments_path))
+    pipeline = QuotePipeline(engine, clock=utc_now_ms)
+    store: dict[bytes, bytes] = {}
+    for index, (key, value) in enumerate(quote_records(path, symbol)):
+        source = SourceRecord(settings.topic(QUOTES_RAW), None, index)
+        result = pipeline.process(key, value, source, store)
+        for rec in result.records:
+            yield {
+                "topic": rec.topic,
+                "key": rec.key.decode("utf-8", "replace") if rec.key is not None else None,
+                "value": codec.loads(rec.value),
+            }
+
+
+if __name__ == "__main__":  # pragma: no cover
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    main()

@@ -1,0 +1,55 @@
+"""Wire contracts: the JSON Schemas in ``schemas/``, compiled once, checked at the edge.
+
+fastjsonschema compiles to Python code (draft-07 semantics); the schemas use only keywords
+whose meaning is the same in draft 2020-12, which tests check with ``jsonschema``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import fastjsonschema
+
+from streams.codec import DecodeError, loads
+from streams.domain.quotes import Quote, Rejected, quote_from_dict
+
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+SCHEMA_NAMES = ("quote", "signal", "alert", "deadletter")
+
+_PRICE_FIELDS = {"data.price", "data.close", "data.open", "data.high", "data.low"}
+
+
+def schema_document(name: str) -> dict[str, Any]:
+    doc: dict[str, Any] = loads((SCHEMA_DIR / f"{name}.json").read_bytes())
+    return doc
+
+
+@cache
+def validator(name: str) -> Callable[[Any], Any]:
+    doc = dict(schema_document(name))
+    doc.pop("$schema", None)  # compiled with draft-07 semantics (see module docstring)
+    compiled: Callable[[Any], Any] = fastjsonschema.compile(doc)
+    return compiled
+
+
+def decode_quote(raw: bytes) -> Quote:
+    """Bytes of a ``quotes.raw`` value to a typed quote, or :class:`Rejected` with a reason."""
+    try:
+        data = loads(raw)
+    except DecodeError as exc:
+        raise Rejected("invalid_json", str(exc)) from exc
+    if not isinstance(data, dict):
+        raise Rejected("schema", f"a quote is a JSON object, not {type(data).__name__}")
+    try:
+        validator("quote")(data)
+    except fastjsonschema.JsonSchemaValueException as exc:
+        reason = (
+            "non_positive"
+            if exc.rule == "exclusiveMinimum" and exc.name in _PRICE_FIELDS
+            else "schema"
+        )
+        raise Rejected(reason, exc.message) from exc
+    return quote_from_dict(data)

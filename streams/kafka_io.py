@@ -1,0 +1,82 @@
+"""Plain aiokafka clients for the command line: topic setup, producing, tailing."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from streams.config import TOPICS, Settings
+
+
+async def ensure_topics(settings: Settings, logical: Iterable[str] = TOPICS) -> None:
+    """Create the topics (with the configured partitions) that do not exist yet."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_list)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [
+            NewTopic(settings.topic(name), settings.partitions, settings.replication_factor)
+            for name in logical
+            if settings.topic(name) not in existing
+        ]
+        if wanted:
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(wanted)
+    finally:
+        await admin.close()
+
+
+def producer(settings: Settings) -> AIOKafkaProducer:
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.bootstrap_list,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=5,
+        max_batch_size=256 * 1024,
+    )
+
+
+@dataclass(frozen=True)
+class TailedRecord:
+    topic: str
+    partition: int
+    offset: int
+    timestamp: int
+    key: bytes | None
+    value: bytes | None
+
+
+async def tail(
+    settings: Settings,
+    topic: str,
+    from_beginning: bool,
+    idle_timeout: float,
+    read_committed: bool = True,
+) -> AsyncIterator[TailedRecord]:
+    """Records of ``topic`` until none arrives for ``idle_timeout`` seconds."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=settings.bootstrap_list,
+        auto_offset_reset="earliest" if from_beginning else "latest",
+        enable_auto_commit=False,
+        group_id=None,
+        isolation_level="read_committed" if read_committed else "read_uncommitted",
+    )
+    await consumer.start()
+    loop = asyncio.get_running_loop()
+    last_seen = loop.time()
+    try:
+        while loop.time() - last_seen < idle_timeout:
+            batch = await consumer.getmany(timeout_ms=200)
+            for records in batch.values():
+                for r in records:
+                    last_seen = loop.time()
+                    yield TailedRecord(r.topic, r.partition, r.offset, r.timestamp, r.key, r.value)
+    finally:
+        await consumer.stop()

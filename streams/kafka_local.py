@@ -1,0 +1,311 @@
+"""A real Apache Kafka broker (KRaft, single node) from Maven Central jars, no Docker.
+
+``windvane kafka up`` resolves the jars with Maven (``ops/kafka/pom.xml``), formats storage
+on first use, starts ``kafka.Kafka`` detached, and waits until the broker answers a
+metadata request. Data and logs live under ``.windvane/kafka/`` (``WINDVANE_HOME``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from streams.config import REPO_ROOT
+
+POM = REPO_ROOT / "ops" / "kafka" / "pom.xml"
+
+
+class BrokerError(RuntimeError):
+    """The broker could not be set up, started or reached."""
+
+
+@dataclass(frozen=True)
+class LocalBroker:
+    home: Path
+    port: int = 9092
+    controller_port: int = 9093
+    heap: str = "768m"
+    listener_protocol: str = "PLAINTEXT"  # the client listener's security protocol
+    extra_properties: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def from_env(cls) -> LocalBroker:
+        home = Path(os.environ.get("WINDVANE_HOME", ".windvane")) / "kafka"
+        port = int(os.environ.get("WINDVANE_KAFKA_PORT", "9092"))
+        controller = int(os.environ.get("WINDVANE_KAFKA_CONTROLLER_PORT", str(port + 1)))
+        return cls(home=home.resolve(), port=port, controller_port=controller)
+
+    # -- paths -------------------------------------------------------------------------
+    @property
+    def lib(self) -> Path:
+        return self.lib_dir()
+
+    @staticmethod
+    def lib_dir() -> Path:
+        """Jars are shared by every broker home: one Maven resolution per checkout."""
+        override = os.environ.get("WINDVANE_KAFKA_LIB")
+        return Path(override) if override else (REPO_ROOT / ".windvane" / "kafka-lib").resolve()
+
+    @property
+    def data(self) -> Path:
+        return self.home / "data"
+
+    @property
+    def logs(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def pidfile(self) -> Path:
+        return self.home / "broker.pid"
+
+    @property
+    def properties(self) -> Path:
+        return self.home / "server.properties"
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    # -- setup -------------------------------------------------------------------------
+    def ensure_jars(self, quiet: bool = True) -> None:
+        lib = self.lib
+        marker = lib / ".complete"
+        if marker.exists() and marker.read_text() == POM.read_text():
+            return
+        if shutil.which("mvn") is None:
+            raise BrokerError("Maven (mvn) is needed to fetch the Kafka jars; install it")
+        if lib.exists():
+            shutil.rmtree(lib)
+        cmd = [
+            "mvn",
+            "-B",
+            *(["-q"] if quiet else []),
+            "-f",
+            str(POM),
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={lib}",
+        ]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            raise BrokerError(
+                f"mvn failed ({proc.returncode}):\n{proc.stdout[-4000:]}{proc.stderr[-4000:]}"
+            )
+        marker.write_text(POM.read_text())
+
+    def write_config(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.logs.mkdir(parents=True, exist_ok=True)
+        props = {
+            "process.roles": "broker,controller",
+            "node.id": "1",
+            "controller.quorum.voters": f"1@127.0.0.1:{self.controller_port}",
+            "listeners": f"CLIENT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
+            "advertised.listeners": f"CLIENT://127.0.0.1:{self.port}",
+            "inter.broker.listener.name": "CLIENT",
+            "controller.listener.names": "CONTROLLER",
+            "listener.security.protocol.map": (
+                f"CONTROLLER:PLAINTEXT,CLIENT:{self.listener_protocol}"
+            ),
+            "log.dirs": str(self.data),
+            "num.partitions": "8",
+            "offsets.topic.replication.factor": "1",
+            "offsets.topic.num.partitions": "8",
+            "transaction.state.log.replication.factor": "1",
+            "transaction.state.log.min.isr": "1",
+            "transaction.state.log.num.partitions": "8",
+            "share.coordinator.state.topic.replication.factor": "1",
+            "share.coordinator.state.topic.min.isr": "1",
+            "group.initial.rebalance.delay.ms": "0",
+            "auto.create.topics.enable": "true",
+            "log.retention.hours": "-1",
+            "log.segment.bytes": str(64 * 1024 * 1024),
+        }
+        props.update(dict(self.extra_properties))
+        self.properties.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
+        log4j = self.home / "log4j2.properties"
+        log4j.write_text(
+            "status = warn\n"
+            "appender.file.type = File\n"
+            "appender.file.name = FILE\n"
+            f"appender.file.fileName = {self.logs / 'server.log'}\n"
+            "appender.file.layout.type = PatternLayout\n"
+            "appender.file.layout.pattern = [%d] %p %m (%c)%n\n"
+            "rootLogger.level = INFO\n"
+            "rootLogger.appenderRef.file.ref = FILE\n"
+            "logger.kafka.name = kafka\nlogger.kafka.level = INFO\n"
+            "logger.state.name = state.change.logger\nlogger.state.level = WARN\n"
+        )
+
+    def _java(self, main: str, *args: str) -> list[str]:
+        return [
+            "java",
+            f"-Xmx{self.heap}",
+            f"-Xms{self.heap}",
+            "-XX:+UseG1GC",
+            "-Djava.awt.headless=true",
+            f"-Dlog4j2.configurationFile={self.home / 'log4j2.properties'}",
+            "-cp",
+            f"{self.lib}/*",
+            main,
+            *args,
+        ]
+
+    def format_storage(self) -> None:
+        if (self.data / "meta.properties").exists():
+            return
+        cluster_id = base64_uuid()
+        proc = subprocess.run(
+            self._java(
+                "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(self.properties)
+            ),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise BrokerError(f"storage format failed:\n{proc.stdout}\n{proc.stderr}")
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def pid(self) -> int | None:
+        try:
+            pid = int(self.pidfile.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            return pid
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return pid  # no procfs: trust the signal
+        if stat.rsplit(")", 1)[-1].split()[0] == "Z":
+            return None  # exited, not yet reaped
+        if cmdline and b"java" not in cmdline:
+            return None  # a recycled pid
+        return pid
+
+    def up(self, timeout: float = 90.0, quiet: bool = True) -> None:
+        """Start (idempotent): returns once the broker answers."""
+        if self.pid() is not None and self.answers():
+            return
+        if self.pid() is None and port_open("127.0.0.1", self.port):
+            raise BrokerError(f"port {self.port} is taken by another process")
+        self.ensure_jars(quiet=quiet)
+        self.write_config()
+        self.format_storage()
+        if self.pid() is None:
+            out = (self.logs / "stdout.log").open("ab")
+            proc = subprocess.Popen(
+                self._java("kafka.Kafka", str(self.properties)),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+            self.pidfile.write_text(str(proc.pid))
+        self.wait_ready(timeout)
+
+    def wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.pid() is None:
+                raise BrokerError(
+                    f"broker exited; see {self.logs / 'server.log'}:\n{self.tail_log()}"
+                )
+            if self.answers():
+                return
+            time.sleep(0.5)
+        raise BrokerError(f"broker did not answer in {timeout:.0f}s:\n{self.tail_log()}")
+
+    def answers(self) -> bool:
+        """True when the broker serves a metadata request (not merely an open port)."""
+        if not port_open("127.0.0.1", self.port):
+            return False
+        if self.listener_protocol != "PLAINTEXT":
+            return True
+        return metadata_ok(self.bootstrap)
+
+    def down(self, timeout: float = 60.0) -> bool:
+        pid = self.pid()
+        if pid is None:
+            self.pidfile.unlink(missing_ok=True)
+            return False
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.pid() is not None:
+            time.sleep(0.2)
+        if self.pid() is not None:
+            os.kill(pid, signal.SIGKILL)
+            time.sleep(0.5)
+        self.pidfile.unlink(missing_ok=True)
+        return True
+
+    def destroy(self) -> None:
+        self.down()
+        shutil.rmtree(self.home, ignore_errors=True)
+
+    def tail_log(self, lines: int = 30) -> str:
+        for name in ("server.log", "stdout.log"):
+            path = self.logs / name
+            if path.exists():
+                return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+        return "(no log)"
+
+
+def base64_uuid() -> str:
+    """A Kafka cluster id: 16 random bytes, URL-safe base64 without padding."""
+    import base64
+
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+
+
+def port_open(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def metadata_ok(bootstrap: str) -> bool:
+    """Ask the broker for cluster metadata with aiokafka (in a fresh event loop)."""
+    import asyncio
+
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    async def probe() -> bool:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
+        try:
+            await admin.start()
+            await admin.list_topics()
+            return True
+        except Exception:
+            return False
+        finally:
+            await admin.close()
+
+    try:
+        return asyncio.run(asyncio.wait_for(probe(), 8))
+    except Exception:
+        return False
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+if __name__ == "__main__":  # pragma: no cover - manual use
+    LocalBroker.from_env().up(quiet=False)
+    sys.exit(0)

@@ -1,0 +1,19 @@
+"""windvane's own Prometheus metrics (``windvane_*``), beside Faust's sensor metrics."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+RECORDS_IN = Counter("windvane_records_in_total", "Records consumed, by topic", ["topic"])
+RECORDS_OUT = Counter("windvane_records_out_total", "Records produced, by topic", ["topic"])
+DEADLETTERS = Counter("windvane_deadletters_total", "Records dead-lettered, by reason", ["reason"])
+DUPLICATES = Counter("windvane_duplicates_total", "Exact duplicate records ignored", ["topic"])
+ALERTS = Counter(
+    "windvane_alerts_total", "Alerts emitted, by rule and direction", ["rule", "direction"]
+)
+PROCESSING_SECONDS = Histogram(
+    "windvane_processing_seconds",
+    "Time to process one input record (decode, domain, encode)",
+    ["topic"],
+    buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 1.0),
+)

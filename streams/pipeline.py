@@ -1,0 +1,134 @@
+"""Raw record in, output records out: decode -> domain -> encode, with dead-lettering.
+
+Shared by the Faust agent and ``windvane offline`` so both give the same records. No
+Kafka or Faust imports: state comes through a :class:`StateStore` (a Faust table, a dict).
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from streams import codec
+from streams.config import ALERTS, DEADLETTER, QUOTES_SIGNALS
+from streams.contracts import decode_quote
+from streams.domain.quotes import QuoteEngine, Rejected, SymbolState
+from streams.domain.timeutil import iso_utc
+
+log = logging.getLogger(__name__)
+
+MAX_DEADLETTER_ORIGINAL = 256 * 1024  # bytes of the original kept in a dead letter
+
+StateStore = MutableMapping[bytes, bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRecord:
+    """Where an input record came from (partition/offset are None offline)."""
+
+    topic: str
+    partition: int | None
+    offset: int | None
+    timestamp: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutRecord:
+    topic: str  # logical topic name (see streams.config)
+    key: bytes | None
+    value: bytes
+
+
+@dataclass
+class Result:
+    status: Literal["ok", "duplicate", "deadletter"]
+    records: list[OutRecord] = field(default_factory=list)
+    reason: str | None = None
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+
+
+def deadletter_record(
+    key: bytes | None, value: bytes, source: SourceRecord, reason: str, detail: str, now_ms: int
+) -> OutRecord:
+    """The dead letter for a rejected input: original bytes, origin, reason."""
+    kept = value[:MAX_DEADLETTER_ORIGINAL]
+    try:
+        text: str | None = kept.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    key_text: str | None = None
+    if key is not None:
+        try:
+            key_text = key.decode("utf-8")
+        except UnicodeDecodeError:
+            key_text = base64.b64encode(key).decode()
+    body = {
+        "reason": reason,
+        "detail": detail[:2000],
+        "source": {
+            "topic": source.topic,
+            "partition": source.partition,
+            "offset": source.offset,
+            "timestamp": source.timestamp,
+        },
+        "key": key_text,
+        "value_b64": base64.b64encode(kept).decode(),
+        "value_text": text,
+        "truncated": len(value) > MAX_DEADLETTER_ORIGINAL,
+        "size": len(value),
+        "failed_at": iso_utc(now_ms),
+    }
+    return OutRecord(DEADLETTER, key, codec.dumps(body))
+
+
+class QuotePipeline:
+    """``quotes.raw`` records to ``quotes.signals``, ``alerts`` and ``deadletter`` records."""
+
+    def __init__(self, engine: QuoteEngine, clock: Callable[[], int]) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    def process(
+        self, key: bytes | None, value: bytes | None, source: SourceRecord, store: StateStore
+    ) -> Result:
+        now = self.clock()
+        raw = value if value is not None else b""
+        try:
+            return self._process(key, raw, store, now)
+        except Rejected as exc:
+            rec = deadletter_record(key, raw, source, exc.reason, exc.detail, now)
+            return Result("deadletter", [rec], exc.reason)
+        except Exception as exc:  # a bug must not stop the stream: park the record, loudly
+            log.exception(
+                "internal error on %s[%s]@%s", source.topic, source.partition, source.offset
+            )
+            detail = f"{type(exc).__name__}: {exc}"
+            rec = deadletter_record(key, raw, source, "internal_error", detail, now)
+            return Result("deadletter", [rec], "internal_error")
+
+    def _process(self, key: bytes | None, raw: bytes, store: StateStore, now: int) -> Result:
+        quote = decode_quote(raw)
+        symbol_key = quote.symbol.encode("utf-8")
+        if key != symbol_key:
+            shown = None if key is None else key[:64].decode("utf-8", "replace")
+            raise Rejected(
+                "key_mismatch",
+                f"record key {shown!r} is not the symbol {quote.symbol!r}; "
+                "quotes.raw is keyed by symbol so each symbol's state lives in one partition",
+            )
+        stored = store.get(symbol_key)
+        state = SymbolState.from_bytes(stored, self.engine) if stored is not None else None
+        state, outcome = self.engine.apply(state, quote, now)
+        if outcome.duplicate:
+            return Result("duplicate")
+        store[symbol_key] = state.to_bytes()
+        result = Result("ok")
+        for em in outcome.emitted:
+            topic = ALERTS if em.kind == "alert" else QUOTES_SIGNALS
+            result.records.append(OutRecord(topic, em.key.encode("utf-8"), codec.dumps(em.value)))
+            if em.kind == "alert":
+                result.alerts.append(em.value)
+        return result

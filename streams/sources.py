@@ -1,0 +1,82 @@
+"""Input files for ``replay`` and ``offline``: CSVs of daily closes and JSON-lines quotes."""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from streams import codec
+
+_CLOSE_COLUMNS = ("close", "Close", "adj_close", "Adj Close")
+_DATE_COLUMNS = ("date", "Date")
+
+
+class SourceError(ValueError):
+    """A file that is not one of the supported layouts."""
+
+
+def _number(text: str | None) -> float | None:
+    if text is None or text.strip() == "":
+        return None
+    value = float(text)
+    return value if math.isfinite(value) else None
+
+
+def csv_bars(path: Path, symbol: str) -> Iterator[dict[str, Any]]:
+    """Daily bars from ``date,close,...`` or ``Date,Close,High,Low,Open,Volume`` CSVs."""
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        fields = reader.fieldnames or []
+        date_col = next((c for c in _DATE_COLUMNS if c in fields), None)
+        close_col = next((c for c in _CLOSE_COLUMNS if c in fields), None)
+        if date_col is None or close_col is None:
+            raise SourceError(f"{path}: needs a date and a close column, has {fields}")
+        lower = {c.lower(): c for c in fields}
+        for row in reader:
+            bar: dict[str, Any] = {"symbol": symbol, "date": row[date_col].strip()[:10]}
+            bar["close"] = _number(row[close_col])
+            for name in ("open", "high", "low", "volume"):
+                col = lower.get(name)
+                if col is not None:
+                    value = _number(row[col])
+                    if value is not None:
+                        bar[name] = value
+            yield bar
+
+
+def jsonl_values(path: Path) -> Iterator[bytes]:
+    """Raw quote values, one per non-empty line, exactly as written."""
+    with path.open("rb") as fh:
+        for line in fh:
+            stripped = line.strip()
+            if stripped:
+                yield stripped
+
+
+def quote_records(path: Path, symbol: str | None) -> Iterator[tuple[bytes | None, bytes]]:
+    """(key, value) pairs as they go to ``quotes.raw``: keyed by symbol."""
+    if path.suffix.lower() == ".csv":
+        if not symbol:
+            raise SourceError("a CSV of daily closes needs --symbol")
+        key = symbol.encode()
+        for bar in csv_bars(path, symbol):
+            yield key, codec.dumps(bar)
+        return
+    for raw in jsonl_values(path):
+        found = _symbol_of(raw)
+        if symbol and found is not None and found != symbol:
+            continue  # --symbol selects; lines without a readable symbol still go through
+        yield (found.encode("utf-8") if found is not None else None), raw
+
+
+def _symbol_of(raw: bytes) -> str | None:
+    """The symbol of a raw value, which is its record key; None when unreadable."""
+    try:
+        data = codec.loads(raw)
+    except codec.DecodeError:
+        return None
+    found = data.get("symbol") if isinstance(data, dict) else None
+    return found if isinstance(found, str) else None
