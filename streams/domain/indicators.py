@@ -29,6 +29,10 @@ def _int_out(value: int) -> int | str:
     return value if -_I64 <= value <= _I64 else str(value)
 
 
+def _pairs(items: Iterable[list[Any]]) -> Iterable[tuple[int, int]]:
+    return ((int(i), int(v)) for i, v in items)
+
+
 class MonotonicWindow:
     """Max (or min) of the last ``n`` values of an indexed series, amortized O(1) per push."""
 
@@ -164,12 +168,14 @@ class CloseHistory:
     # -- serialization ---------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         return {
-            "ring": list(self.ring),
+            "ring": [_int_out(v) for v in self.ring],
             "count": self.count,
             "streak": self.streak,
             "sums": {str(n): _int_out(s) for n, s in self.sums.items()},
-            "highs": {str(n): [list(p) for p in w.items] for n, w in self.highs.items()},
-            "lows": {str(n): [list(p) for p in w.items] for n, w in self.lows.items()},
+            "highs": {
+                str(n): [[i, _int_out(v)] for i, v in w.items] for n, w in self.highs.items()
+            },
+            "lows": {str(n): [[i, _int_out(v)] for i, v in w.items] for n, w in self.lows.items()},
         }
 
     @classmethod
@@ -189,9 +195,9 @@ class CloseHistory:
             hist.streak = int(data["streak"])
             hist.sums = {int(n): int(s) for n, s in data["sums"].items()}
             for key, items in data["highs"].items():
-                hist.highs[int(key)] = MonotonicWindow(int(key), True, (tuple(p) for p in items))
+                hist.highs[int(key)] = MonotonicWindow(int(key), True, _pairs(items))
             for key, items in data["lows"].items():
-                hist.lows[int(key)] = MonotonicWindow(int(key), False, (tuple(p) for p in items))
+                hist.lows[int(key)] = MonotonicWindow(int(key), False, _pairs(items))
             return hist
         # Windows changed: replay the ring we kept. Windows longer than it warm up again.
         for close in ring:

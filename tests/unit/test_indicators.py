@@ -1,0 +1,127 @@
+"""Rolling indicators against pandas and naive loops on hypothesis-generated series."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from streams.domain.indicators import SCALE, CloseHistory, to_fixed
+
+pytestmark = pytest.mark.unit
+
+prices = st.lists(
+    st.decimals(min_value="0.01", max_value="100000", places=4).map(float), min_size=1, max_size=300
+)
+SMA = (1, 2, 5, 20, 60)
+EXT = (1, 3, 20, 60)
+
+
+def run(values: list[float]) -> list:
+    hist = CloseHistory(SMA, EXT)
+    snaps = []
+    for v in values:
+        snap = hist.view(to_fixed(v))
+        hist.push(to_fixed(v))
+        snaps.append(snap)
+    return snaps
+
+
+@settings(max_examples=200, deadline=None)
+@given(prices)
+def test_sma_matches_pandas_rolling_mean(values: list[float]) -> None:
+    snaps = run(values)
+    series = pd.Series(values)
+    for n in SMA:
+        expected = series.rolling(n).mean()
+        for snap, exp in zip(snaps, expected, strict=True):
+            got = snap.sma(n)
+            if pd.isna(exp):
+                assert got is None
+            else:
+                assert got == pytest.approx(exp, rel=1e-9, abs=1e-9)
+
+
+@settings(max_examples=200, deadline=None)
+@given(prices)
+def test_high_low_match_pandas_rolling_max_min(values: list[float]) -> None:
+    snaps = run(values)
+    series = pd.Series(values)
+    for n in EXT:
+        highs, lows = series.rolling(n).max(), series.rolling(n).min()
+        prev_highs = series.shift(1).rolling(n).max()
+        for snap, hi, lo, phi in zip(snaps, highs, lows, prev_highs, strict=True):
+            if pd.isna(hi):
+                assert snap.highs[n] is None and snap.lows[n] is None
+            else:
+                assert snap.highs[n] / SCALE == pytest.approx(hi, rel=1e-12)
+                assert snap.lows[n] / SCALE == pytest.approx(lo, rel=1e-12)
+            if pd.isna(phi):
+                assert snap.prev_highs[n] is None
+            else:
+                assert snap.prev_highs[n] / SCALE == pytest.approx(phi, rel=1e-12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(prices)
+def test_streak_matches_naive_loop(values: list[float]) -> None:
+    snaps = run(values)
+    streak = 0
+    for i, snap in enumerate(snaps):
+        if i == 0 or values[i] == values[i - 1]:
+            streak = 0
+        elif values[i] > values[i - 1]:
+            streak = streak + 1 if streak > 0 else 1
+        else:
+            streak = streak - 1 if streak < 0 else -1
+        assert snap.streak == streak
+
+
+@settings(max_examples=100, deadline=None)
+@given(prices, prices)
+def test_serialization_round_trip_gives_identical_future(
+    first: list[float], then: list[float]
+) -> None:
+    """Invariant: restoring from to_dict() continues exactly as the live object would."""
+    live = CloseHistory(SMA, EXT)
+    for v in first:
+        live.push(to_fixed(v))
+    restored = CloseHistory.from_dict(live.to_dict(), SMA, EXT)
+    for v in then:
+        assert restored.view(to_fixed(v)) == live.view(to_fixed(v))
+        live.push(to_fixed(v))
+        restored.push(to_fixed(v))
+
+
+def test_view_does_not_change_state() -> None:
+    """add-then-view leaves state alone: a provisional price is not a close."""
+    hist = CloseHistory((3,), (3,))
+    for v in (10.0, 11.0, 12.0):
+        hist.push(to_fixed(v))
+    before = hist.to_dict()
+    hist.view(to_fixed(99.0))
+    assert hist.to_dict() == before
+
+
+def test_changed_windows_rebuild_from_ring() -> None:
+    hist = CloseHistory((2,), (2,))
+    for v in (1.0, 2.0, 3.0, 4.0):
+        hist.push(to_fixed(v))
+    wider = CloseHistory.from_dict(hist.to_dict(), (2, 3, 4), (2,))
+    snap = wider.view(to_fixed(5.0))
+    assert snap.sma(2) == pytest.approx(4.5)
+    assert snap.sma(3) == pytest.approx(4.0)  # the ring kept 3 and 4: enough for 3 days
+    assert snap.sma(4) is None  # 1 and 2 are gone: a longer new window warms up again
+
+
+def test_huge_sums_survive_serialization() -> None:
+    """Sums above 2**63 travel as strings (orjson's integer range)."""
+    hist = CloseHistory((250,), ())
+    for _ in range(250):
+        hist.push(to_fixed(1e12))
+    import orjson
+
+    data = orjson.loads(orjson.dumps(hist.to_dict()))
+    again = CloseHistory.from_dict(data, (250,), ())
+    assert again.view(to_fixed(1e12)).sma(250) == pytest.approx(1e12)
