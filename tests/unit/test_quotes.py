@@ -218,7 +218,7 @@ def test_intraday_alert_then_confirmed_by_the_close() -> None:
     assert [(x["confirmation"], x["direction"]) for x in a] == [("intraday", "below")]
     assert h.feed(tick("X", "2025-01-07T11:00:00", 8.5)).alerts == []  # once per bar
     c = h.feed(tick("X", "2025-01-08T10:00:00", 8.0)).alerts
-    assert [(x["confirmation"], x["direction"], x["trading_day"]) for x in c][0] == (
+    assert next((x["confirmation"], x["direction"], x["trading_day"]) for x in c) == (
         "close",
         "below",
         "2025-01-07",
