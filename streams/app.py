@@ -117,6 +117,18 @@ async def process_quotes(stream: faust.StreamT[bytes]) -> None:
         timer.observe(time.perf_counter() - started)
 
 
+_declared = False
+
+
+@app.task
+async def declare_output_topics() -> None:
+    """Create the output topics with our partition count at start, not on first send."""
+    global _declared
+    for topic in topics.values():
+        await topic.maybe_declare()
+    _declared = True
+
+
 @app.page("/healthz")
 async def healthz(web: Any, request: Any) -> Any:
     """The process is alive and its event loop answers."""
@@ -129,6 +141,11 @@ async def readyz(web: Any, request: Any) -> Any:
     assigned = len(app.consumer.assignment()) if app.consumer else 0
     recovery = getattr(app.tables, "recovery", None)
     recovering = recovery is None or not recovery.completed.is_set()
-    ready = assigned > 0 and not recovering and not app.rebalancing
-    body = {"ready": ready, "assigned_partitions": assigned, "recovering": recovering}
+    ready = assigned > 0 and not recovering and not app.rebalancing and _declared
+    body = {
+        "ready": ready,
+        "assigned_partitions": assigned,
+        "recovering": recovering,
+        "topics_declared": _declared,
+    }
     return web.json(body, status=200 if ready else 503)
