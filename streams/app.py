@@ -26,12 +26,13 @@ from streams.pipeline import QuotePipeline, SourceRecord
 log = logging.getLogger("windvane")
 
 settings = Settings.from_env()
+(settings.data_dir / settings.app_id).mkdir(parents=True, exist_ok=True)
 
 app = faust.App(
     settings.app_id,
     broker=settings.faust_broker,
     store=settings.store,
-    datadir=str(settings.data_dir),
+    datadir=str(settings.data_dir / settings.app_id),  # stores are per app id
     topic_partitions=settings.partitions,
     topic_replication_factor=settings.replication_factor,
     processing_guarantee=settings.processing_guarantee,

@@ -173,6 +173,16 @@ def _tail_line(
     }
 
 
+@main.command()
+@click.option("--since", default="2025-09-01", show_default=True, help="First trading day shown.")
+@click.option("--until", default="2025-11-30", show_default=True, help="Last trading day shown.")
+def demo(since: str, until: str) -> None:
+    """The main job on real data: broker, worker, replay HSTECH and HSI, show the alerts."""
+    from streams.demo import run
+
+    run(since, until)
+
+
 # -- offline ----------------------------------------------------------------------------
 @main.group()
 def offline() -> None:

@@ -1,0 +1,214 @@
+"""``windvane demo``: the main job on real data, from a clone alone.
+
+Starts the local broker and a worker, replays HSTECH and HSI daily closes, and prints the
+alerts the worker published, read back from Kafka like any downstream consumer would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from aiokafka.admin import AIOKafkaAdminClient
+from rich.console import Console
+from rich.table import Table
+
+from streams import codec
+from streams.config import ALERTS, QUOTES_RAW, QUOTES_SIGNALS, REPO_ROOT, TOPICS, Settings
+from streams.kafka_io import ensure_topics, tail
+from streams.kafka_local import LocalBroker, free_port
+from streams.sources import quote_records
+
+SAMPLES = REPO_ROOT / "samples" / "quotes"
+DEMO_PREFIX = "demo."
+DEMO_APP = "windvane-demo"
+
+
+async def reset_demo_topics(settings: Settings) -> None:
+    """Delete what an earlier demo left (its topics and changelogs): each run starts clean."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_list)
+    await admin.start()
+    try:
+        stale = [
+            t
+            for t in await admin.list_topics()
+            if t.startswith(DEMO_PREFIX) or t.startswith(DEMO_APP + "-")
+        ]
+        if stale:
+            await admin.delete_topics(stale)
+            await asyncio.sleep(2)
+    finally:
+        await admin.close()
+
+
+def wait_ready(port: int, proc: subprocess.Popen[bytes], log: Path, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"worker exited ({proc.returncode}); see {log}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise SystemExit(f"worker not ready after {timeout:.0f}s; see {log}")
+
+
+async def produce_files(settings: Settings, files: list[tuple[Path, str]]) -> int:
+    from streams.cli import _produce
+
+    total = 0
+    for path, symbol in files:
+        records = list(quote_records(path, symbol))
+        total += await _produce(settings, settings.topic(QUOTES_RAW), records)
+    return total
+
+
+async def collect(
+    settings: Settings, expected_signals: int, timeout: float = 180
+) -> list[dict[str, Any]]:
+    """Wait until the worker emitted a final signal per bar, then read every alert."""
+    deadline = time.monotonic() + timeout
+    seen = 0
+    while time.monotonic() < deadline:
+        seen = 0
+        async for _ in tail(settings, settings.topic(QUOTES_SIGNALS), True, 1.5):
+            seen += 1
+        if seen >= expected_signals:
+            break
+    alerts = []
+    async for rec in tail(settings, settings.topic(ALERTS), True, 1.5):
+        alerts.append(codec.loads(rec.value) if rec.value else {})
+    return alerts
+
+
+def render(console: Console, alerts: list[dict[str, Any]], since: str, until: str) -> None:
+    def in_window(a: dict[str, Any]) -> bool:
+        return bool(since <= a["trading_day"] <= until)
+
+    shown = sorted(filter(in_window, alerts), key=lambda a: (a["trading_day"], a["symbol"]))
+    table = Table(
+        title=f"60-day-line alerts, {since} .. {until}", header_style="bold", title_justify="left"
+    )
+    for col, justify in (
+        ("trading day", "left"),
+        ("symbol", "left"),
+        ("direction", "left"),
+        ("close", "right"),
+        ("SMA60", "right"),
+        ("vs SMA", "right"),
+        ("prev close / SMA60", "right"),
+        ("alert id", "left"),
+        ("", "left"),
+    ):
+        table.add_column(col, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    for a in shown:
+        below = a["direction"] == "below"
+        arrow = "[red]▼ below[/red]" if below else "[green]▲ above[/green]"
+        article = (a["symbol"], a["trading_day"]) == ("HSTECH", "2025-10-17")
+        table.add_row(
+            a["trading_day"],
+            a["symbol"],
+            arrow,
+            f"{a['price']:,.2f}",
+            f"{a['sma']:,.2f}",
+            f"{(a['price'] - a['sma']) / a['sma'] * 100:+.2f}%",
+            f"{a['prev_price']:,.2f} / {a['prev_sma']:,.2f}",
+            a["id"][:8],
+            "◀ article" if article else "",
+            style="bold" if article else None,
+        )
+    console.print(table)
+    counts: dict[str, int] = {}
+    latest: dict[str, dict[str, Any]] = {}
+    for a in alerts:
+        counts[a["symbol"]] = counts.get(a["symbol"], 0) + 1
+        if a["trading_day"] > latest.get(a["symbol"], {}).get("trading_day", ""):
+            latest[a["symbol"]] = a
+    for symbol in sorted(counts):
+        last = latest[symbol]
+        console.print(
+            f"{symbol}: {counts[symbol]} crossings over its whole history; latest "
+            f"{last['trading_day']} {last['direction']} at {last['price']:,.2f} (SMA60 {last['sma']:,.2f})"
+        )
+
+
+def stop(worker: subprocess.Popen[bytes]) -> None:
+    if worker.poll() is not None:
+        return
+    os.killpg(worker.pid, signal.SIGTERM)
+    try:
+        worker.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(10)
+
+
+def run(since: str = "2025-09-01", until: str = "2025-11-30") -> None:
+    console = Console(width=None if sys.stdout.isatty() else 120)
+    broker = LocalBroker.from_env()
+    console.print(
+        f"[bold]1.[/bold] Kafka broker (KRaft, Maven Central jars) at {broker.bootstrap} …"
+    )
+    broker.up(quiet=True)
+    os.environ["KAFKA_BOOTSTRAP_SERVERS"] = broker.bootstrap
+    os.environ["WINDVANE_TOPIC_PREFIX"] = DEMO_PREFIX
+    settings = Settings.from_env()
+    asyncio.run(reset_demo_topics(settings))
+    asyncio.run(ensure_topics(settings, TOPICS))
+
+    port = int(os.environ.get("WINDVANE_WEB_PORT", "0")) or free_port()
+    data_dir = REPO_ROOT / ".windvane" / "demo-worker"
+    shutil.rmtree(data_dir, ignore_errors=True)  # local stores of earlier demos
+    log = REPO_ROOT / ".windvane" / "demo-worker.log"
+    env = dict(
+        os.environ,
+        WINDVANE_APP_ID=f"{DEMO_APP}-{int(time.time())}",
+        WINDVANE_DATA_DIR=str(data_dir),
+        WINDVANE_WEB_PORT=str(port),
+    )
+    console.print(f"[bold]2.[/bold] worker (Faust) on http://127.0.0.1:{port} — log {log}")
+    with log.open("wb") as out:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "streams.cli", "worker"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        wait_ready(port, worker, log)
+        files = [(SAMPLES / "HSTECH.csv", "HSTECH"), (SAMPLES / "HSI.csv", "HSI")]
+        console.print(
+            "[bold]3.[/bold] replaying " + ", ".join(f"{p.name} as {s}" for p, s in files)
+        )
+        sent = asyncio.run(produce_files(settings, files))
+        console.print(
+            f"   {sent} daily bars on {settings.topic(QUOTES_RAW)}; waiting for the worker …"
+        )
+        alerts = asyncio.run(collect(settings, sent))
+        console.print(
+            f"[bold]4.[/bold] {len(alerts)} alerts read back from {settings.topic(ALERTS)}\n"
+        )
+        render(console, alerts, since, until)
+        if not any(a["symbol"] == "HSTECH" and a["trading_day"] == "2025-10-17" for a in alerts):
+            raise SystemExit("the HSTECH alert of 2025-10-17 is missing")
+    finally:
+        stop(worker)
+    console.print(
+        f"\nbroker still running (stop it with `.venv/bin/windvane kafka down`); worker log: {log}"
+    )
+
+
+if __name__ == "__main__":
+    run()
