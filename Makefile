@@ -1,0 +1,61 @@
+# windvane — every target installs what it needs and is safe to run again.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PYTEST_ARGS ?=
+
+.PHONY: help setup venv system-deps kafka-jars demo test test-unit test-integration lint typecheck check kafka-up kafka-down clean
+
+help: ## Show the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP) ## Python venv with windvane and its dev tools
+
+system-deps: ## Debian packages (kcat), Java 17+ and Maven checks
+	@command -v java >/dev/null || { echo "Java 17+ is required (apt-get install openjdk-17-jre-headless)"; exit 1; }
+	@command -v mvn >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq maven; }
+	@command -v kcat >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq kcat; }
+
+kafka-jars: venv ## Resolve the Kafka broker jars from Maven Central (once)
+	$(BIN)/python -c "from streams.kafka_local import LocalBroker; LocalBroker.from_env().ensure_jars()"
+
+setup: venv system-deps kafka-jars ## Everything the demo and the tests need
+
+demo: setup ## Start Kafka and a worker, replay HSTECH and HSI, print the alerts
+	$(BIN)/windvane demo
+
+test: setup ## Run every test (unit, agents, integration, e2e) against a broker it starts
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-unit: venv ## Only the pure and agent tests (no broker)
+	$(BIN)/pytest -m "unit or agents" $(PYTEST_ARGS)
+
+lint: venv ## ruff lint and format check
+	$(BIN)/ruff check streams tests
+	$(BIN)/ruff format --check streams tests
+
+typecheck: venv ## mypy on streams/
+	$(BIN)/mypy
+
+check: lint typecheck test ## What CI runs: lint, types, tests
+
+kafka-up: setup ## Start the local broker (127.0.0.1:9092)
+	$(BIN)/windvane kafka up
+
+kafka-down: venv ## Stop the local broker
+	$(BIN)/windvane kafka down
+
+clean: ## Stop the broker and remove local state (.windvane)
+	-$(BIN)/windvane kafka down
+	rm -rf .windvane .pytest_cache .mypy_cache .ruff_cache
