@@ -6,12 +6,15 @@ Nothing here imports windvane's domain code; tests compare windvane against thes
 from __future__ import annotations
 
 import csv
+import os
 from fractions import Fraction
 from pathlib import Path
 
 import pandas as pd
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED = Path(
+    os.environ.get("WINDVANE_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+)
 QUOTES = SHARED / "quotes"
 
 
