@@ -15,12 +15,14 @@ from streams.config import (
     DEADLETTER,
     QUOTES_RAW,
     QUOTES_SIGNALS,
+    TOPICS,
     Settings,
 )
 from streams.domain.instruments import Registry
 from streams.domain.quotes import QuoteEngine
 from streams.domain.rules import RuleBook
 from streams.domain.timeutil import utc_now_ms
+from streams.kafka_io import ensure_topics
 from streams.pipeline import QuotePipeline, SourceRecord
 
 log = logging.getLogger("windvane")
@@ -28,7 +30,22 @@ log = logging.getLogger("windvane")
 settings = Settings.from_env()
 (settings.data_dir / settings.app_id).mkdir(parents=True, exist_ok=True)
 
-app = faust.App(
+_declared = False
+
+
+class WindvaneApp(faust.App):
+    """Creates every topic of ours before the consumer subscribes, so a worker that starts
+    before any producer still consumes ``quotes.raw`` (Faust ignores topics missing at
+    assignment until the next rebalance)."""
+
+    async def on_first_start(self) -> None:
+        global _declared
+        await super().on_first_start()
+        await ensure_topics(settings, TOPICS)
+        _declared = True
+
+
+app = WindvaneApp(
     settings.app_id,
     broker=settings.faust_broker,
     store=settings.store,
@@ -58,7 +75,6 @@ def _topic(logical: str) -> Any:
         key_serializer="raw",
         value_serializer="raw",
         partitions=settings.partitions,
-        internal=True,  # declared (created with our partition count) at worker start
     )
 
 
@@ -116,18 +132,6 @@ async def process_quotes(stream: faust.StreamT[bytes]) -> None:
             await topics[record.topic].send(key=record.key, value=record.value)
             metrics.RECORDS_OUT.labels(settings.topic(record.topic)).inc()
         timer.observe(time.perf_counter() - started)
-
-
-_declared = False
-
-
-@app.task
-async def declare_output_topics() -> None:
-    """Create the output topics with our partition count at start, not on first send."""
-    global _declared
-    for topic in topics.values():
-        await topic.maybe_declare()
-    _declared = True
 
 
 @app.page("/healthz")

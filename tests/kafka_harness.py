@@ -41,7 +41,7 @@ class Namespace:
         return self.prefix + logical
 
     def env(self, **extra: str) -> dict[str, str]:
-        env = dict(os.environ)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("WINDVANE_", "KAFKA_"))}
         env.update(
             KAFKA_BOOTSTRAP_SERVERS=self.bootstrap,
             WINDVANE_TOPIC_PREFIX=self.prefix,
