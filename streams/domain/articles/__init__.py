@@ -1,0 +1,1 @@
+"""The article path's domain: metrics, entities and checkable claims from news text."""

@@ -1,0 +1,105 @@
+"""Entities: Hong Kong stock codes in their usual forms, other exchange tickers, and
+instrument names through the registry's aliases."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from streams.domain.instruments import Registry
+
+# "TENCENT (00700)", "(00700.HK)", "QYUNS-B(02509)", "0700.HK", "HK.00700", "腾讯控股(00700)"
+_HK_CODE = re.compile(
+    r"(?P<name>[A-Z][A-Z0-9&.\-' ]{0,40}?|[\u4e00-\u9fff]{2,12})?\s*[（(]\s*(?P<code>\d{4,5})(?:\.HK)?\s*[)）]"
+    r"|(?<![\w.])(?P<code2>\d{4,5})\.HK\b"
+    r"|\bHK\.(?P<code3>\d{4,5})\b"
+    r"|(?:HKEX|SEHK|HK)\s*:\s*(?P<code4>\d{1,5})\b",
+)
+# Reuters-style instrument codes of other exchanges: (NVDA.O), (005930.KS), (600519.SS)
+_RIC = re.compile(
+    r"[（(](?P<ric>[A-Z0-9]{1,6}\.(?:O|N|OQ|K|KS|KQ|SS|SZ|T|L|PA|DE|AS|SW|TO|AX|SI|TW|BO|NS))[)）]"
+)
+
+
+def hk_symbol(code: str) -> str:
+    """Any HK code form as the registry's symbol: 00700, 700, 0700 -> 0700.HK."""
+    return f"{int(code):04d}.HK"
+
+
+@dataclass
+class Entity:
+    symbol: str
+    kind: str  # stock | index | platform | ticker
+    name: str | None = None
+    code: str | None = None
+    mentions: int = 0
+    matched: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "symbol": self.symbol,
+            "kind": self.kind,
+            "name": self.name,
+            "code": self.code,
+            "mentions": self.mentions,
+            "matched": self.matched[:5],
+        }
+
+
+class EntityExtractor:
+    """Codes by pattern (any language), names by the registry's aliases."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        aliases: list[tuple[str, str]] = []
+        for inst in registry.instruments.values():
+            for alias in {inst.symbol, *(inst.aliases), *([inst.name] if inst.name else [])}:
+                if len(alias) >= 3 and not re.fullmatch(r"\d+(\.HK)?", alias):
+                    aliases.append((alias, inst.symbol))
+        aliases.sort(key=lambda a: len(a[0]), reverse=True)  # longest name wins
+        self._aliases = aliases
+        parts = [
+            (rf"(?<![\w]){re.escape(alias)}(?![\w])" if alias.isascii() else re.escape(alias))
+            for alias, _ in aliases
+        ]
+        self._alias_re = re.compile("|".join(parts), re.IGNORECASE) if parts else None
+        self._alias_map = {alias.casefold(): symbol for alias, symbol in aliases}
+
+    def extract(self, text: str) -> list[Entity]:
+        found: dict[str, Entity] = {}
+
+        def add(
+            symbol: str, kind: str, matched: str, name: str | None = None, code: str | None = None
+        ) -> None:
+            ent = found.get(symbol)
+            if ent is None:
+                inst = self.registry.instruments.get(symbol)
+                ent = Entity(symbol, kind, name or (inst.name if inst else None), code)
+                found[symbol] = ent
+            ent.mentions += 1
+            if matched not in ent.matched:
+                ent.matched.append(matched)
+            if name and not ent.name:
+                ent.name = name
+            if code and not ent.code:
+                ent.code = code
+
+        for m in _HK_CODE.finditer(text):
+            code = m.group("code") or m.group("code2") or m.group("code3") or m.group("code4")
+            name = (m.group("name") or "").strip(" -") or None
+            if name and name.isascii() and not re.search(r"[A-Z]{2}", name):
+                name = None
+            add(hk_symbol(code), "stock", m.group(0).strip(), name, code.zfill(5))
+        for m in _RIC.finditer(text):
+            add(m.group("ric"), "ticker", m.group(0))
+        if self._alias_re is not None:
+            for m in self._alias_re.finditer(text):
+                symbol = self._alias_map[m.group(0).casefold()]
+                inst = self.registry.instruments.get(symbol)
+                add(symbol, inst.kind if inst else "stock", m.group(0))
+        return sorted(found.values(), key=lambda e: (-e.mentions, e.symbol))
+
+    def resolve(self, name: str) -> str | None:
+        """The symbol a name stands for, if the registry knows it."""
+        return self._alias_map.get(name.strip().casefold())
