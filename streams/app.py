@@ -10,20 +10,27 @@ import faust
 from faust.sensors.prometheus import setup_prometheus_sensors
 
 from streams import metrics
+from streams.article_pipeline import ArticlePipeline
 from streams.config import (
     ALERTS,
+    ARTICLES_BYHASH,
+    ARTICLES_CLAIMS,
+    ARTICLES_ENRICHED,
+    ARTICLES_RAW,
+    CLAIMS_BYSYMBOL,
     DEADLETTER,
     QUOTES_RAW,
     QUOTES_SIGNALS,
     TOPICS,
     Settings,
 )
+from streams.domain.articles.article import ArticleEnricher
 from streams.domain.instruments import Registry
 from streams.domain.quotes import QuoteEngine
 from streams.domain.rules import RuleBook
 from streams.domain.timeutil import utc_now_ms
 from streams.kafka_io import ensure_topics
-from streams.pipeline import QuotePipeline, SourceRecord
+from streams.pipeline import QuotePipeline, Result, SourceRecord
 
 log = logging.getLogger("windvane")
 
@@ -79,10 +86,17 @@ def _topic(logical: str) -> Any:
 
 
 quotes_raw = _topic(QUOTES_RAW)
+articles_raw = _topic(ARTICLES_RAW)
+articles_byhash = _topic(ARTICLES_BYHASH)
+claims_bysymbol = _topic(CLAIMS_BYSYMBOL)
 topics = {
     QUOTES_SIGNALS: _topic(QUOTES_SIGNALS),
     ALERTS: _topic(ALERTS),
     DEADLETTER: _topic(DEADLETTER),
+    ARTICLES_ENRICHED: _topic(ARTICLES_ENRICHED),
+    ARTICLES_CLAIMS: _topic(ARTICLES_CLAIMS),
+    ARTICLES_BYHASH: articles_byhash,
+    CLAIMS_BYSYMBOL: claims_bysymbol,
 }
 
 # Per-symbol quote state (serialized SymbolState), keyed like quotes.raw so that each
@@ -95,43 +109,96 @@ quote_state = app.Table(
     partitions=settings.partitions,
 )
 
+
+def _bytes_table(name: str, help_text: str) -> Any:
+    return app.Table(
+        name,
+        default=None,
+        key_type=bytes,  # bytes in, bytes out: faust picks the raw codec from the type
+        value_type=bytes,
+        partitions=settings.partitions,
+        help=help_text,
+    )
+
+
+# Final signal of each symbol's trading days ("symbol|YYYY-MM-DD"), written by the quote
+# agent and read by the claim checker in the same partition (claims are keyed by symbol).
+quote_days = _bytes_table("quote-days", "final daily signals, for claim checks")
+# First article id per content hash (articles.byhash is keyed by the hash).
+article_hashes = _bytes_table("article-hashes", "first article id per content hash")
+
+registry = Registry.load(settings.instruments_path)
 engine = QuoteEngine(
     rules=RuleBook.load(settings.rules_path),
-    registry=Registry.load(settings.instruments_path),
+    registry=registry,
 )
 pipeline = QuotePipeline(engine, clock=utc_now_ms)
+article_pipeline = ArticlePipeline(ArticleEnricher(registry), clock=utc_now_ms)
 
 
 @app.agent(quotes_raw)
 async def process_quotes(stream: faust.StreamT[bytes]) -> None:
     """``quotes.raw`` -> ``quotes.signals`` + ``alerts`` (+ ``deadletter``)."""
     source_topic = settings.topic(QUOTES_RAW)
-    in_counter = metrics.RECORDS_IN.labels(source_topic)
     timer = metrics.PROCESSING_SECONDS.labels(source_topic)
     async for event in stream.events():
         started = time.perf_counter()
-        message = event.message
-        in_counter.inc()
-        stamp = int(message.timestamp * 1000) if message.timestamp else None
-        source = SourceRecord(source_topic, message.partition, message.offset, stamp)
-        result = pipeline.process(event.key, event.value, source, quote_state)
-        if result.status == "duplicate":
-            metrics.DUPLICATES.labels(source_topic).inc()
-        elif result.status == "deadletter":
-            metrics.DEADLETTERS.labels(result.reason).inc()
-            log.warning(
-                "dead letter %s at %s[%s]@%s",
-                result.reason,
-                source_topic,
-                message.partition,
-                message.offset,
-            )
+        source = _source(source_topic, event)
+        result = pipeline.process(event.key, event.value, source, quote_state, quote_days)
         for alert in result.alerts:
             metrics.ALERTS.labels(alert["rule"], alert["direction"]).inc()
-        for record in result.records:
-            await topics[record.topic].send(key=record.key, value=record.value)
-            metrics.RECORDS_OUT.labels(settings.topic(record.topic)).inc()
+        await _publish(result, source)
         timer.observe(time.perf_counter() - started)
+
+
+async def _publish(result: Result, source: SourceRecord) -> None:
+    """Count the outcome and send the records (the one place agents send from)."""
+    if result.status == "duplicate":
+        metrics.DUPLICATES.labels(source.topic).inc()
+    elif result.status == "deadletter":
+        metrics.DEADLETTERS.labels(result.reason).inc()
+        log.warning(
+            "dead letter %s at %s[%s]@%s",
+            result.reason,
+            source.topic,
+            source.partition,
+            source.offset,
+        )
+    for record in result.records:
+        await topics[record.topic].send(key=record.key, value=record.value)
+        metrics.RECORDS_OUT.labels(settings.topic(record.topic)).inc()
+
+
+def _source(topic: str, event: Any) -> SourceRecord:
+    message = event.message
+    stamp = int(message.timestamp * 1000) if message.timestamp else None
+    metrics.RECORDS_IN.labels(topic).inc()
+    return SourceRecord(topic, message.partition, message.offset, stamp)
+
+
+@app.agent(articles_raw)
+async def route_articles(stream: faust.StreamT[bytes]) -> None:
+    """``articles.raw`` -> ``articles.byhash`` (keyed by content hash) or ``deadletter``."""
+    async for event in stream.events():
+        source = _source(settings.topic(ARTICLES_RAW), event)
+        await _publish(article_pipeline.route(event.key, event.value, source), source)
+
+
+@app.agent(articles_byhash)
+async def enrich_articles(stream: faust.StreamT[bytes]) -> None:
+    """``articles.byhash`` -> ``articles.enriched`` + claims (by symbol, or unknown at once)."""
+    async for event in stream.events():
+        source = _source(settings.topic(ARTICLES_BYHASH), event)
+        result = article_pipeline.enrich(event.key, event.value, source, article_hashes)
+        await _publish(result, source)
+
+
+@app.agent(claims_bysymbol)
+async def check_claims(stream: faust.StreamT[bytes]) -> None:
+    """``claims.bysymbol`` -> ``articles.claims``, against the symbol's day records."""
+    async for event in stream.events():
+        source = _source(settings.topic(CLAIMS_BYSYMBOL), event)
+        await _publish(article_pipeline.check(event.key, event.value, source, quote_days), source)
 
 
 @app.page("/healthz")

@@ -127,6 +127,49 @@ async def _produce(
     return len(records)
 
 
+@main.group()
+def publish() -> None:
+    """Produce articles to articles.raw."""
+
+
+@publish.command("article")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--published-at", help="ISO date of a .txt article (default: today, UTC).")
+@click.option("--source", "source_name", default=None, help="Source name of a .txt article.")
+@click.option("--id", "article_id", default=None, help="Article id of a .txt article.")
+def publish_article(
+    path: Path, published_at: str | None, source_name: str | None, article_id: str | None
+) -> None:
+    """Produce PATH (.txt article, or JSON lines of article records) to articles.raw."""
+    from streams.config import ARTICLES_RAW
+    from streams.sources import article_records
+
+    settings = Settings.from_env()
+    records = list(article_records(path, published_at, source_name, article_id))
+    sent = asyncio.run(_produce(settings, settings.topic(ARTICLES_RAW), records))
+    click.echo(f"publish: {sent} articles to {settings.topic(ARTICLES_RAW)} from {path}", err=True)
+
+
+@main.command("eval")
+@click.option(
+    "--article",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=Path("../shared/data/articles/double11-hk.txt"),
+    show_default=True,
+)
+@click.option(
+    "--labels",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=Path("../shared/data/articles/double11-hk.labels.json"),
+    show_default=True,
+)
+def eval_command(article: Path, labels: Path) -> None:
+    """Score metric, stock-code and claim extraction against hand labels."""
+    from streams.evaluation import evaluate, report
+
+    click.echo(report(evaluate(article, labels)))
+
+
 @main.command()
 @click.argument("topic")
 @click.option("--from-beginning", is_flag=True, help="Start at the earliest offset.")
@@ -208,6 +251,66 @@ def offline_quotes(
                 click.echo(codec.dumps_line(line))
     except SourceError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+@offline.command("article")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--published-at", help="ISO date of a .txt article (default: today, UTC).")
+@click.option(
+    "--quotes",
+    "quote_files",
+    multiple=True,
+    metavar="SYMBOL=CSV",
+    help="Replay these daily closes first, so claims are checked against them.",
+)
+def offline_article(path: Path, published_at: str | None, quote_files: tuple[str, ...]) -> None:
+    """The enriched record(s) and checked claims for PATH, as JSON lines."""
+    for line in offline_article_lines(path, published_at, quote_files):
+        click.echo(codec.dumps_line(line))
+
+
+def offline_article_lines(
+    path: Path, published_at: str | None, quote_files: tuple[str, ...] = ()
+) -> Iterator[dict[str, Any]]:
+    from streams.article_pipeline import ArticlePipeline
+    from streams.config import ARTICLES_BYHASH, CLAIMS_BYSYMBOL
+    from streams.domain.articles.article import ArticleEnricher
+    from streams.domain.instruments import Registry
+    from streams.domain.quotes import QuoteEngine
+    from streams.domain.rules import RuleBook
+    from streams.domain.timeutil import utc_now_ms
+    from streams.pipeline import QuotePipeline, SourceRecord
+    from streams.sources import article_records, quote_records
+
+    settings = Settings.from_env()
+    registry = Registry.load(settings.instruments_path)
+    days: dict[bytes, bytes] = {}
+    quotes = QuotePipeline(QuoteEngine(RuleBook.load(settings.rules_path), registry), utc_now_ms)
+    state: dict[bytes, bytes] = {}
+    for spec in quote_files:
+        symbol, _, csv_path = spec.partition("=")
+        if not csv_path:
+            raise click.BadParameter(f"{spec!r}: expected SYMBOL=CSV", param_hint="--quotes")
+        for i, (key, value) in enumerate(quote_records(Path(csv_path), symbol)):
+            quotes.process(key, value, SourceRecord(QUOTES_RAW, None, i), state, days)
+    articles = ArticlePipeline(ArticleEnricher(registry), utc_now_ms)
+    hashes: dict[bytes, bytes] = {}
+    for index, (key, value) in enumerate(article_records(path, published_at, None, None)):
+        routed = articles.route(key, value, SourceRecord("articles.raw", None, index))
+        pending = list(routed.records)
+        while pending:
+            rec = pending.pop(0)
+            source = SourceRecord(rec.topic, None, index)
+            if rec.topic == ARTICLES_BYHASH:
+                pending += articles.enrich(rec.key, rec.value, source, hashes).records
+            elif rec.topic == CLAIMS_BYSYMBOL:
+                pending += articles.check(rec.key, rec.value, source, days).records
+            else:
+                yield {
+                    "topic": rec.topic,
+                    "key": rec.key.decode("utf-8", "replace") if rec.key is not None else None,
+                    "value": codec.loads(rec.value),
+                }
 
 
 def offline_quote_lines(

@@ -18,7 +18,23 @@ ALERTS = "alerts"
 DEADLETTER = "deadletter"
 ARTICLES_RAW = "articles.raw"
 ARTICLES_ENRICHED = "articles.enriched"
-TOPICS = (QUOTES_RAW, QUOTES_SIGNALS, ALERTS, DEADLETTER)
+ARTICLES_CLAIMS = "articles.claims"
+# Internal repartition topics (Kafka Streams' pattern): articles by content hash, so that
+# republications meet in one partition; claims by symbol, so that each claim is checked in
+# the partition that holds that symbol's quote state.
+ARTICLES_BYHASH = "articles.byhash"
+CLAIMS_BYSYMBOL = "claims.bysymbol"
+TOPICS = (
+    QUOTES_RAW,
+    QUOTES_SIGNALS,
+    ALERTS,
+    DEADLETTER,
+    ARTICLES_RAW,
+    ARTICLES_ENRICHED,
+    ARTICLES_CLAIMS,
+    ARTICLES_BYHASH,
+    CLAIMS_BYSYMBOL,
+)
 
 
 def _env(name: str, default: str) -> str:

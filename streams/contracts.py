@@ -14,10 +14,11 @@ from typing import Any
 import fastjsonschema
 
 from streams.codec import DecodeError, loads
+from streams.domain.articles.article import Article, ArticleError, article_from_dict
 from streams.domain.quotes import Quote, Rejected, quote_from_dict
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
-SCHEMA_NAMES = ("quote", "signal", "alert", "deadletter")
+SCHEMA_NAMES = ("quote", "signal", "alert", "deadletter", "article", "enriched", "claim")
 
 _PRICE_FIELDS = {"data.price", "data.close", "data.open", "data.high", "data.low"}
 
@@ -53,3 +54,20 @@ def decode_quote(raw: bytes) -> Quote:
         )
         raise Rejected(reason, exc.message) from exc
     return quote_from_dict(data)
+
+
+def decode_article(raw: bytes) -> Article:
+    """Bytes of an ``articles.raw`` value to a typed article, or :class:`Rejected`."""
+    try:
+        data = loads(raw)
+    except DecodeError as exc:
+        raise Rejected("invalid_json", str(exc)) from exc
+    if not isinstance(data, dict):
+        raise Rejected("schema", f"an article is a JSON object, not {type(data).__name__}")
+    try:
+        validator("article")(data)
+        return article_from_dict(data)
+    except fastjsonschema.JsonSchemaValueException as exc:
+        raise Rejected("schema", exc.message) from exc
+    except ArticleError as exc:
+        raise Rejected("schema", str(exc)) from exc

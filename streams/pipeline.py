@@ -92,12 +92,19 @@ class QuotePipeline:
         self.clock = clock
 
     def process(
-        self, key: bytes | None, value: bytes | None, source: SourceRecord, store: StateStore
+        self,
+        key: bytes | None,
+        value: bytes | None,
+        source: SourceRecord,
+        store: StateStore,
+        days: StateStore | None = None,
     ) -> Result:
+        """One ``quotes.raw`` record. ``days`` (optional) receives each final day's signal,
+        keyed ``symbol|YYYY-MM-DD``, for claim checks."""
         now = self.clock()
         raw = value if value is not None else b""
         try:
-            return self._process(key, raw, store, now)
+            return self._process(key, raw, store, days, now)
         except Rejected as exc:
             rec = deadletter_record(key, raw, source, exc.reason, exc.detail, now)
             return Result("deadletter", [rec], exc.reason)
@@ -109,7 +116,9 @@ class QuotePipeline:
             rec = deadletter_record(key, raw, source, "internal_error", detail, now)
             return Result("deadletter", [rec], "internal_error")
 
-    def _process(self, key: bytes | None, raw: bytes, store: StateStore, now: int) -> Result:
+    def _process(
+        self, key: bytes | None, raw: bytes, store: StateStore, days: StateStore | None, now: int
+    ) -> Result:
         quote = decode_quote(raw)
         symbol_key = quote.symbol.encode("utf-8")
         if key != symbol_key:
@@ -128,7 +137,15 @@ class QuotePipeline:
         result = Result("ok")
         for em in outcome.emitted:
             topic = ALERTS if em.kind == "alert" else QUOTES_SIGNALS
-            result.records.append(OutRecord(topic, em.key.encode("utf-8"), codec.dumps(em.value)))
+            encoded = codec.dumps(em.value)
+            result.records.append(OutRecord(topic, em.key.encode("utf-8"), encoded))
             if em.kind == "alert":
                 result.alerts.append(em.value)
+            elif days is not None and em.value["final"]:
+                days[day_key(em.key, em.value["trading_day"])] = encoded
         return result
+
+
+def day_key(symbol: str, day: str) -> bytes:
+    """Key of a symbol's final day in the day-record table."""
+    return f"{symbol}|{day}".encode()

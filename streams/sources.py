@@ -80,3 +80,36 @@ def _symbol_of(raw: bytes) -> str | None:
         return None
     found = data.get("symbol") if isinstance(data, dict) else None
     return found if isinstance(found, str) else None
+
+
+def article_records(
+    path: Path, published_at: str | None, source: str | None, article_id: str | None
+) -> Iterator[tuple[bytes | None, bytes]]:
+    """(key, value) pairs for ``articles.raw``: a .txt article (first line the title), or
+    JSON lines of article records (ours or EventRegistry's), keyed by article id."""
+    import hashlib
+    from datetime import UTC, datetime
+
+    if path.suffix.lower() == ".txt":
+        text = path.read_text(encoding="utf-8")
+        title, _, body = text.partition("\n")
+        ident = article_id or f"{path.stem}-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
+        record = {
+            "id": ident,
+            "source": source or "file",
+            "title": title.strip() or None,
+            "body": body.strip() or title,
+            "published_at": published_at or datetime.now(tz=UTC).date().isoformat(),
+            "url": None,
+            "lang": None,
+        }
+        yield ident.encode(), codec.dumps(record)
+        return
+    for raw in jsonl_values(path):
+        try:
+            data = codec.loads(raw)
+        except codec.DecodeError:
+            yield None, raw
+            continue
+        found = (data.get("id") or data.get("uri")) if isinstance(data, dict) else None
+        yield (str(found).encode() if found else None), raw

@@ -199,6 +199,7 @@ class SymbolState:
     day: DayBar | None = None
     recent: list[str] = field(default_factory=list)  # tick fingerprints of the current day
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    last_final_day: str | None = None  # the latest trading day whose close is final
 
     def to_bytes(self) -> bytes:
         return orjson.dumps(
@@ -208,6 +209,7 @@ class SymbolState:
                 "day": self.day.to_list() if self.day else None,
                 "recent": self.recent,
                 "rules": self.rules,
+                "last_final": self.last_final_day,
             }
         )
 
@@ -221,6 +223,7 @@ class SymbolState:
             day=DayBar.from_list(data["day"]) if data["day"] else None,
             recent=list(data["recent"]),
             rules=dict(data["rules"]),
+            last_final_day=data.get("last_final"),
         )
 
 
@@ -348,7 +351,7 @@ class QuoteEngine:
         bar = state.day
         assert bar is not None
         snap = state.history.view(bar.close)
-        out.emitted.append(self._signal(symbol, bar, snap, final=False))
+        out.emitted.append(self._signal(symbol, bar, snap, False, state.last_final_day))
         for spec in self.rules.for_symbol(symbol):
             drafts = spec.on_live(state.rules.setdefault(spec.key, {}), snap, bar.day)
             out.emitted.extend(self._alert(symbol, bar, d, now_ms) for d in drafts)
@@ -358,15 +361,18 @@ class QuoteEngine:
         bar = state.day
         assert bar is not None and not bar.final
         snap = state.history.view(bar.close)
-        out.emitted.append(self._signal(symbol, bar, snap, final=True))
+        out.emitted.append(self._signal(symbol, bar, snap, True, state.last_final_day))
         for spec in self.rules.for_symbol(symbol):
             drafts = spec.on_close(state.rules.setdefault(spec.key, {}), snap)
             out.emitted.extend(self._alert(symbol, bar, d, now_ms) for d in drafts)
         state.history.push(bar.close)
+        state.last_final_day = bar.day
         bar.final = True
 
     # -- output values -------------------------------------------------------------------
-    def _signal(self, symbol: str, bar: DayBar, snap: Snapshot, final: bool) -> Emitted:
+    def _signal(
+        self, symbol: str, bar: DayBar, snap: Snapshot, final: bool, prev_day: str | None
+    ) -> Emitted:
         tz = self.registry.get(symbol).timezone
         close = bar.close / SCALE
         smas = {str(n): _round(snap.sma(n)) for n in self.signal_windows}
@@ -399,6 +405,7 @@ class QuoteEngine:
             "rolling_high": _px(dd_high),
             "streak": snap.streak,
             "prev_close": _px(prev),
+            "prev_trading_day": prev_day,
             "change": None if prev is None else _round((bar.close - prev) / SCALE),
             "change_pct": None if prev is None else _round((bar.close - prev) / prev * 100, 6),
         }

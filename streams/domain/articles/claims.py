@@ -27,7 +27,7 @@ _MA_CROSS = re.compile(
     re.IGNORECASE,
 )
 _LEVEL = re.compile(
-    rf"\b(?P<what>low|high|peak|trough|level|close|closing level|record)\s+(?:of\s+)?{_NUM}\s+points",
+    rf"\b(?P<what>low|high|peak|trough|level|close|closed|closing|closing level|record)\s+(?:of\s+|at\s+)?{_NUM}\s+points",
     re.IGNORECASE,
 )
 _DRAWDOWN_PCT = re.compile(
@@ -91,8 +91,8 @@ class ClaimExtractor:
             tuple[str, float, str | None, str | None]
         ] = []  # (what, value, date, name)
         for sent in sents:
-            if sent.paragraph != paragraph:
-                paragraph, last_seen, para_levels = sent.paragraph, None, []
+            if sent.paragraph != paragraph:  # "the index" refers to the last index named
+                paragraph, para_levels = sent.paragraph, []
             text = sent.text
             dates = dates_in(text, published)
             for m in _MA_CROSS.finditer(text):
@@ -109,14 +109,16 @@ class ClaimExtractor:
                     )
                 )
             for m in _LEVEL.finditer(text):
-                when = _nearest_date(dates, m.end(), after_only=True)
+                when = _nearest_date(dates, m.end())
                 name = _instrument(text, m.start(), last_seen)
                 value = _num(m.group(2))
                 what = m.group("what").lower()
+                what = "close" if what.startswith("clos") else what
                 para_levels.append((what, value, when, name))
-                claims.append(
-                    Claim("index_level", name, text, {"value": value, "date": when, "note": what})
-                )
+                printed = m.group(2)
+                decimals = len(printed.split(".")[1]) if "." in printed else 0
+                params = {"value": value, "date": when, "note": what, "decimals": decimals}
+                claims.append(Claim("index_level", name, text, params))
             for m in _DRAWDOWN_PCT.finditer(text):
                 highs = [lv for lv in para_levels if lv[0] in ("high", "peak", "record")]
                 lows = [lv for lv in para_levels if lv[0] in ("low", "trough")]
@@ -213,11 +215,13 @@ def _side(close: float, sma: float) -> str | None:
     return "above" if close > sma else "below" if close < sma else None
 
 
-def _tolerance(value: float, qualifier: str | None) -> float:
+def _tolerance(value: float, qualifier: str | None, decimals: int | None) -> float:
+    """Half a unit of the last printed digit ("5760.38" -> 0.005); 1% when hedged."""
     if qualifier in ("about", "nearly", "over", "under"):
         return abs(value) * 0.01
-    text = f"{value:.10g}"
-    decimals = len(text.split(".")[1]) if "." in text else 0
+    if decimals is None:
+        text = f"{value:.10g}"
+        decimals = len(text.split(".")[1]) if "." in text else 0
     return 0.5 * 10 ** (-decimals) + 1e-9
 
 
@@ -274,7 +278,7 @@ def _check_level(claim: dict[str, Any], symbol: str, lookup: DayLookup) -> dict[
     if rec is None:
         return {"verdict": "unknown", "reason": f"no close for {symbol} on {day}", "compared": {}}
     value = float(claim["value"])
-    tolerance = _tolerance(value, claim.get("qualifier"))
+    tolerance = round(_tolerance(value, claim.get("qualifier"), claim.get("decimals")), 10)
     close = float(rec["price"])
     compared = {"trading_day": day, "close": close, "claimed": value, "tolerance": tolerance}
     verdict = "confirmed" if abs(close - value) <= tolerance else "contradicted"

@@ -225,7 +225,7 @@ def _subject(before: str) -> str | None:
     while words and words[-1].lower() in _AUXILIARIES:
         words.pop()
     phrase = " ".join(words).strip(" '\"“”")
-    if not phrase or _BAD_SUBJECT.search(phrase):
+    if not phrase or _BAD_SUBJECT.search(phrase) or (len(words) == 1 and phrase.islower()):
         return None
     return phrase
 

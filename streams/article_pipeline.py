@@ -1,0 +1,158 @@
+"""The article path, record by record: route by content hash, enrich, check claims.
+
+Like :mod:`streams.pipeline`, no Kafka or Faust: the agents and ``windvane offline article``
+call the same three steps, so both give the same records.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from streams import codec
+from streams.config import ARTICLES_BYHASH, ARTICLES_CLAIMS, ARTICLES_ENRICHED, CLAIMS_BYSYMBOL
+from streams.contracts import decode_article
+from streams.domain.articles.article import ArticleEnricher, article_from_dict
+from streams.domain.articles.claims import check_claim
+from streams.domain.quotes import Rejected
+from streams.domain.timeutil import iso_utc
+from streams.pipeline import OutRecord, Result, SourceRecord, StateStore, day_key, deadletter_record
+
+log = logging.getLogger(__name__)
+
+
+class ArticlePipeline:
+    def __init__(self, enricher: ArticleEnricher, clock: Callable[[], int]) -> None:
+        self.enricher = enricher
+        self.clock = clock
+
+    def _guard(
+        self, step: Callable[[], Result], key: bytes | None, raw: bytes, source: SourceRecord
+    ) -> Result:
+        now = self.clock()
+        try:
+            return step()
+        except Rejected as exc:
+            return Result(
+                "deadletter",
+                [deadletter_record(key, raw, source, exc.reason, exc.detail, now)],
+                exc.reason,
+            )
+        except Exception as exc:  # a bug must not stop the stream: park the record, loudly
+            log.exception(
+                "internal error on %s[%s]@%s", source.topic, source.partition, source.offset
+            )
+            detail = f"{type(exc).__name__}: {exc}"
+            return Result(
+                "deadletter",
+                [deadletter_record(key, raw, source, "internal_error", detail, now)],
+                "internal_error",
+            )
+
+    # 1. articles.raw -> articles.byhash (re-keyed by content hash)
+    def route(self, key: bytes | None, value: bytes | None, source: SourceRecord) -> Result:
+        raw = value or b""
+
+        def step() -> Result:
+            article = decode_article(raw)
+            body = {
+                "id": article.id,
+                "source": article.source,
+                "url": article.url,
+                "title": article.title,
+                "body": article.body,
+                "published_at": article.published_at,
+                "lang": article.lang,
+            }
+            return Result(
+                "ok", [OutRecord(ARTICLES_BYHASH, article.content_hash.encode(), codec.dumps(body))]
+            )
+
+        return self._guard(step, key, raw, source)
+
+    # 2. articles.byhash -> articles.enriched + claims.bysymbol (+ unknown verdicts)
+    def enrich(
+        self, key: bytes | None, value: bytes | None, source: SourceRecord, hashes: StateStore
+    ) -> Result:
+        raw = value or b""
+
+        def step() -> Result:
+            article = article_from_dict(codec.loads(raw))
+            now = self.clock()
+            first = hashes.get(article.content_hash.encode())
+            article_key = article.id.encode()
+            if first is not None:
+                record: dict[str, Any] = {
+                    "id": article.id,
+                    "source": article.source,
+                    "url": article.url,
+                    "title": article.title,
+                    "published_at": article.published_at,
+                    "lang": article.lang,
+                    "content_hash": article.content_hash,
+                    "duplicate_of": first.decode(),
+                    "metrics": [],
+                    "entities": [],
+                    "claims": [],
+                    "extraction": {"skipped": "duplicate content"},
+                    "enriched_at": iso_utc(now),
+                }
+                return Result(
+                    "duplicate", [OutRecord(ARTICLES_ENRICHED, article_key, codec.dumps(record))]
+                )
+            hashes[article.content_hash.encode()] = article_key
+            enriched = self.enricher.enrich(article)
+            enriched["enriched_at"] = iso_utc(now)
+            records = [OutRecord(ARTICLES_ENRICHED, article_key, codec.dumps(enriched))]
+            for claim in enriched["claims"]:
+                envelope = {"article_id": article.id, "claim": claim}
+                if claim["symbol"]:
+                    records.append(
+                        OutRecord(CLAIMS_BYSYMBOL, claim["symbol"].encode(), codec.dumps(envelope))
+                    )
+                else:
+                    verdict = check_claim(claim, lambda _s, _d: None)
+                    records.append(
+                        OutRecord(
+                            ARTICLES_CLAIMS,
+                            article_key,
+                            codec.dumps(_verdict(envelope, verdict, now)),
+                        )
+                    )
+            return Result("ok", records)
+
+        return self._guard(step, key, raw, source)
+
+    # 3. claims.bysymbol -> articles.claims, where the symbol's day records live
+    def check(
+        self, key: bytes | None, value: bytes | None, source: SourceRecord, days: StateStore
+    ) -> Result:
+        raw = value or b""
+
+        def step() -> Result:
+            envelope: dict[str, Any] = codec.loads(raw)
+
+            def lookup(symbol: str, day: str) -> dict[str, Any] | None:
+                found = days.get(day_key(symbol, day))
+                return None if found is None else codec.loads(found)
+
+            verdict = check_claim(envelope["claim"], lookup)
+            out = _verdict(envelope, verdict, self.clock())
+            return Result(
+                "ok",
+                [OutRecord(ARTICLES_CLAIMS, envelope["article_id"].encode(), codec.dumps(out))],
+            )
+
+        return self._guard(step, key, raw, source)
+
+
+def _verdict(envelope: dict[str, Any], verdict: dict[str, Any], now: int) -> dict[str, Any]:
+    return {
+        "article_id": envelope["article_id"],
+        "claim": envelope["claim"],
+        "verdict": verdict["verdict"],
+        "reason": verdict.get("reason", ""),
+        "compared": verdict.get("compared", {}),
+        "checked_at": iso_utc(now),
+    }
