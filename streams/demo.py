@@ -22,7 +22,15 @@ from rich.console import Console
 from rich.table import Table
 
 from streams import codec
-from streams.config import ALERTS, QUOTES_RAW, QUOTES_SIGNALS, REPO_ROOT, TOPICS, Settings
+from streams.config import (
+    ALERTS,
+    ARTICLES_ENRICHED,
+    QUOTES_RAW,
+    QUOTES_SIGNALS,
+    REPO_ROOT,
+    TOPICS,
+    Settings,
+)
 from streams.kafka_io import ensure_topics, tail
 from streams.kafka_local import LocalBroker, free_port
 from streams.sources import quote_records
@@ -143,6 +151,88 @@ def render(console: Console, alerts: list[dict[str, Any]], since: str, until: st
         )
 
 
+SAMPLE_ARTICLE = REPO_ROOT / "samples" / "articles" / "hstech-60-day-line.txt"
+
+
+async def publish_article(settings: Settings) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    from streams.cli import _produce
+    from streams.config import ARTICLES_CLAIMS, ARTICLES_RAW
+    from streams.sources import article_records
+
+    records = list(
+        article_records(SAMPLE_ARTICLE, "2025-10-20", "windvane-samples", "sample-hstech")
+    )
+    await _produce(settings, settings.topic(ARTICLES_RAW), records)
+    deadline = time.monotonic() + 60
+    claims: list[dict[str, Any]] = []
+    enriched: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        async for rec in tail(settings, settings.topic(ARTICLES_ENRICHED), True, 1.0):
+            enriched = codec.loads(rec.value) if rec.value else {}
+        claims = []
+        async for rec in tail(settings, settings.topic(ARTICLES_CLAIMS), True, 1.0):
+            claims.append(codec.loads(rec.value) if rec.value else {})
+        if enriched and len(claims) >= len(enriched.get("claims", [])):
+            break
+    return enriched, claims
+
+
+def render_article(
+    console: Console, enriched: dict[str, Any], claims: list[dict[str, Any]]
+) -> None:
+    table = Table(
+        title=f"metrics of “{enriched.get('title')}”", header_style="bold", title_justify="left"
+    )
+    for col in ("kind", "value", "unit", "as written", "subject"):
+        table.add_column(col, justify="right" if col == "value" else "left")
+    for m in enriched.get("metrics", []):
+        value = f"{m['value']:,.4f}".rstrip("0").rstrip(".")
+        table.add_row(m["kind"], value, m["unit"], m["text"], m["subject"] or "")
+    console.print(table)
+    stocks = [e["symbol"] for e in enriched.get("entities", [])]
+    console.print("entities: " + ", ".join(stocks))
+    verdicts = Table(
+        title="claims checked against the worker's own quote state",
+        header_style="bold",
+        title_justify="left",
+    )
+    for col in ("claim", "symbol", "verdict", "compared"):
+        verdicts.add_column(col)
+    colours = {"confirmed": "green", "contradicted": "red", "unknown": "yellow"}
+    for c in claims:
+        claim, cmp = c["claim"], c["compared"]
+        colour = colours[c["verdict"]]
+        verdicts.add_row(
+            describe_claim(claim),
+            str(claim["symbol"]),
+            f"[{colour}]{c['verdict']}[/{colour}]",
+            describe_comparison(claim, cmp) or c.get("reason", ""),
+        )
+    console.print(verdicts)
+
+
+def describe_claim(claim: dict[str, Any]) -> str:
+    if claim["type"] == "ma_cross":
+        return f"{claim['direction']} the {claim['window']}-day line on {claim['date']}"
+    if claim["type"] == "index_level":
+        return f"at {claim['value']:,.2f} points on {claim['date']}"
+    return str(claim["type"])
+
+
+def describe_comparison(claim: dict[str, Any], cmp: dict[str, Any]) -> str:
+    if not cmp:
+        return ""
+    if claim["type"] == "ma_cross":
+        n = claim["window"]
+        return (
+            f"close {cmp['close']:,.2f} vs SMA{n} {cmp[f'sma{n}']:,.2f}; "
+            f"{cmp['prev_trading_day']}: {cmp['prev_close']:,.2f} vs {cmp[f'prev_sma{n}']:,.2f}"
+        )
+    if claim["type"] == "index_level":
+        return f"close {cmp['close']:,.2f} (claimed {cmp['claimed']:,.2f})"
+    return ", ".join(f"{k} {v}" for k, v in cmp.items())
+
+
 def stop(worker: subprocess.Popen[bytes]) -> None:
     if worker.poll() is not None:
         return
@@ -203,6 +293,11 @@ def run(since: str = "2025-09-01", until: str = "2025-11-30") -> None:
         render(console, alerts, since, until)
         if not any(a["symbol"] == "HSTECH" and a["trading_day"] == "2025-10-17" for a in alerts):
             raise SystemExit("the HSTECH alert of 2025-10-17 is missing")
+        console.print(
+            f"\n[bold]5.[/bold] publishing {SAMPLE_ARTICLE.name} (published 2025-10-20) …"
+        )
+        enriched, claims = asyncio.run(publish_article(settings))
+        render_article(console, enriched, claims)
     finally:
         stop(worker)
     console.print(

@@ -117,9 +117,32 @@ def normalize_lang(given: str | None, text: str) -> str:
         return "ko"
     if counts.get("han", 0) > len(letters) * 0.2:
         return "zh"
-    if counts.get("latin", 0) > len(letters) * 0.8 and re.search(r"\b(the|and|of)\b", sample, re.I):
-        return "en"
+    if counts.get("latin", 0) > len(letters) * 0.8:
+        words = re.findall(r"[a-zà-ÿ]+", sample.lower())
+        english = sum(w in _EN_WORDS for w in words)
+        other = sum(w in _OTHER_LATIN_WORDS for w in words)
+        return "en" if english >= other else "und"
     return "und"
+
+
+_EN_WORDS = {
+    "the",
+    "and",
+    "of",
+    "to",
+    "in",
+    "is",
+    "was",
+    "for",
+    "on",
+    "with",
+    "as",
+    "by",
+    "at",
+    "its",
+}
+_OTHER_LATIN_WORDS = {"der", "die", "und", "das", "le", "la", "les", "et", "des", "el", "los", "y",
+                      "que", "il", "di", "che", "een", "het", "și", "în", "je", "da", "se"}  # fmt: skip
 
 
 class ArticleEnricher:
@@ -132,11 +155,12 @@ class ArticleEnricher:
 
     def enrich(self, article: Article) -> dict[str, Any]:
         text = f"{article.title}\n{article.body}" if article.title else article.body
+        lang = article.lang or normalize_lang(None, text)
         paras = paragraphs(text)
         entities = self.entities.extract("\n".join(paras))
         metrics: list[dict[str, Any]] = []
         claims: list[dict[str, Any]] = []
-        if article.lang in METRIC_LANGUAGES:
+        if lang in METRIC_LANGUAGES:
             sents = sentences(paras)
             published = article.published_date
             metrics = [m.to_dict() for m in self.metrics.extract(sents, published)]
@@ -149,7 +173,7 @@ class ArticleEnricher:
             "url": article.url,
             "title": article.title,
             "published_at": article.published_at,
-            "lang": article.lang,
+            "lang": lang,
             "content_hash": article.content_hash,
             "duplicate_of": None,
             "metrics": metrics,

@@ -246,7 +246,7 @@ _AUXILIARIES = {
 }
 _BAD_SUBJECT = re.compile(
     r"^(it|after|since|which|that|this|there|if|when|while|as|so|although|however|in|on|for)\b"
-    r"|[|()]| - |\b(also|clearly|previously|recently|said|shows?)$|^\W|\bthat\b",
+    r"|[|()]| - |\b(also|clearly|previously|recently|said|shows?|it|they|them|this|these)$|^\W|\bthat\b",
     re.IGNORECASE,
 )
 

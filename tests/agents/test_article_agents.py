@@ -1,0 +1,52 @@
+"""The article agents under Faust's ``test_context``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pytest
+
+pytestmark = pytest.mark.agents
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[tuple[bytes, Any]]]:
+    from streams import app as app_module
+
+    captured: dict[str, list[tuple[bytes, Any]]] = {name: [] for name in app_module.topics}
+    for name, topic in app_module.topics.items():
+
+        async def send(*, key: bytes, value: bytes, _name: str = name, **_: Any) -> None:
+            captured[_name].append((key, orjson.loads(value)))
+
+        monkeypatch.setattr(topic, "send", send)
+    app_module.article_hashes.data.clear()
+    return captured
+
+
+async def test_route_enrich_and_dead_letter(sent: dict) -> None:
+    from streams.app import enrich_articles, route_articles
+
+    article = {
+        "id": "a1",
+        "source": "test",
+        "body": "The Hang Seng TECH Index fell below its 60-day moving average on October 17th. Tmall reached 540.3 billion yuan.",
+        "published_at": "2025-11-11",
+        "lang": "en",
+    }
+    async with route_articles.test_context() as agent:
+        await agent.put(orjson.dumps(article), key=b"a1")
+        await agent.put(b"{broken", key=b"a2")
+    ((routed_key, routed),) = sent["articles.byhash"]
+    assert len(routed_key) == 64 and routed["id"] == "a1"
+    assert [v["reason"] for _, v in sent["deadletter"]] == ["invalid_json"]
+    async with enrich_articles.test_context() as agent:
+        await agent.put(orjson.dumps(routed), key=routed_key)
+        await agent.put(orjson.dumps({**routed, "id": "a1-again"}), key=routed_key)
+    (k1, first), (k2, again) = sent["articles.enriched"]
+    assert (k1, k2) == (b"a1", b"a1-again")
+    assert [m["value"] for m in first["metrics"]] == [540.3e9]
+    assert again["duplicate_of"] == "a1"
+    ((claim_key, envelope),) = sent["claims.bysymbol"]
+    assert claim_key == b"HSTECH" and envelope["claim"]["type"] == "ma_cross"

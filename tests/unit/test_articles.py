@@ -1,0 +1,268 @@
+"""Article extraction: the hand-labelled seed article, the 99 real records, and
+table-driven cases of what is and is not a metric."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import orjson
+import pytest
+
+from streams.article_pipeline import ArticlePipeline
+from streams.domain.articles.article import (
+    Article,
+    ArticleEnricher,
+    article_from_dict,
+    normalize_lang,
+)
+from streams.domain.articles.claims import check_claim
+from streams.domain.articles.entities import EntityExtractor
+from streams.domain.articles.metrics import MetricExtractor
+from streams.domain.articles.text import Sentence, paragraphs
+from streams.domain.instruments import Registry
+from streams.evaluation import evaluate
+from streams.pipeline import SourceRecord
+from tests.reference import shared_path
+
+pytestmark = pytest.mark.unit
+REGISTRY = Registry.load(None)
+
+
+def metrics_of(
+    text: str, published: date | None = date(2025, 11, 11)
+) -> list[tuple[str, float, str]]:
+    found = MetricExtractor()._sentence(Sentence(text, 0, 0), published)
+    return [(m.kind, m.value, m.unit) for m in found]
+
+
+def test_seed_article_scores_against_the_hand_labels() -> None:
+    result = evaluate(
+        shared_path("articles", "double11-hk.txt"),
+        shared_path("articles", "double11-hk.labels.json"),
+    )
+    assert result["metrics"].f1 >= 0.95, (result["missed"], result["extra"])
+    assert result["stock_codes"].f1 == 1.0
+    assert result["claims"].recall >= 0.8
+
+
+def test_all_99_real_records_enrich_without_error() -> None:
+    enricher = ArticleEnricher(REGISTRY)
+    lines = shared_path("articles", "news-hk-2025-07-24_08-23.jsonl").read_bytes().splitlines()
+    assert len(lines) == 99
+    langs: dict[str, int] = {}
+    for line in lines:
+        out = enricher.enrich(article_from_dict(orjson.loads(line)))
+        langs[out["lang"]] = langs.get(out["lang"], 0) + 1
+        if out["lang"] != "en":
+            assert out["metrics"] == [] and out["claims"] == []
+        for metric in out["metrics"]:
+            assert metric["value"] == metric["value"]  # not NaN
+    assert langs["en"] == 41 and langs["zh"] == 47
+    assert sum(langs.values()) == 99
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Tmall reached 540.3 billion yuan.", [("money", 540.3e9, "CNY")]),
+        ("Funds bought a net 6.654 billion Hong Kong dollars.", [("money", 6.654e9, "HKD")]),
+        ("Revenue was HK$285.7 billion.", [("money", 285.7e9, "HKD")]),
+        ("It rose 1.01% to HK$38.08.", [("percent", 1.01, "pct"), ("price", 38.08, "HKD")]),
+        ("Gold passed $4100 an ounce.", [("price", 4100, "USD")]),
+        ("Sales grew 500% year-on-year.", [("percent", 500, "pct")]),
+        ("The stock dropped 2.38% on Monday.", [("percent", 2.38, "pct")]),
+        ("Shares closed lower (-4.05%).", [("percent", -4.05, "pct")]),
+        ("Margins of 11% to 13% are expected.", [("percent", 11, "pct"), ("percent", 13, "pct")]),
+        ("The index hit 2580.36 points.", [("index_points", 2580.36, "points")]),
+        ("Its PE-TTM is 17.79 times.", [("multiple", 17.79, "x")]),
+        ("PE is at the 22.04% of the valuation percentile.", [("percentile", 22.04, "pct")]),
+        ("Over 41,000 merchants joined.", [("count", 41000, "merchants")]),
+        ("It launched five C-end AI applications.", [("count", 5, "applications")]),
+        ("Capex will reach one trillion yuan.", [("money", 1e12, "CNY")]),
+        ("More than two dozen analysts agree.", [("count", 24, "analysts")]),
+        ("A deal worth US$3.2 bn closed.", [("money", 3.2e9, "USD")]),
+        ("Profit was RMB 12 million.", [("money", 12e6, "CNY")]),
+        ("Sales hit 800 million euros.", [("money", 800e6, "EUR")]),
+    ],
+)
+def test_metrics_are_extracted_and_normalized(text: str, expected: list) -> None:
+    assert metrics_of(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "JD.com's order amount on 11.11 was a record.",
+        "The data was released on 10/11/2025 by the bureau.",
+        "On November 7th, the ministry issued a report.",
+        "During the 14th Five-Year Plan period, efforts will be made.",
+        "In the first half of 2025 growth held up.",
+        "After the 5-month vacuum period, funds moved.",
+        "Over the past 10 years valuations fell.",
+        "The two platforms together were strong.",
+        "The Double 11 event ended.",
+        "Nvidia's H20 chips and the QX001S agreement.",
+        "It dropped below the 60-day moving average.",
+        "Two people familiar with the matter said so.",
+        "TENCENT (00700) rose.",
+    ],
+)
+def test_dates_codes_durations_and_ordinals_are_not_metrics(text: str) -> None:
+    assert metrics_of(text) == []
+
+
+def test_qualifier_basis_direction_date_and_subject() -> None:
+    found = MetricExtractor()._sentence(
+        Sentence(
+            "On November 10th, southbound funds purchased a net 6.654 billion Hong Kong dollars.",
+            0,
+            0,
+        ),
+        date(2025, 11, 11),
+    )
+    (m,) = found
+    assert m.date == "2025-11-10" and m.subject == "southbound funds"
+    (q,) = MetricExtractor()._sentence(
+        Sentence("Online sales rose by over 10% year-on-year.", 0, 0), None
+    )
+    assert (q.qualifier, q.basis, q.direction) == ("over", "yoy", "up")
+    (d,) = MetricExtractor()._sentence(Sentence("The index dropped 2.38%.", 0, 0), None)
+    assert d.value == 2.38 and d.direction == "down"
+
+
+def test_repeated_paragraphs_and_boilerplate_give_one_metric_with_mentions() -> None:
+    body = "Tmall reached 540.3 billion yuan.\nRelated Articles\nTmall reached 540.3 billion yuan.\nRECOMMEND\nThe total was 540.3 billion yuan again."
+    assert paragraphs(body) == [
+        "Tmall reached 540.3 billion yuan.",
+        "The total was 540.3 billion yuan again.",
+    ]
+    out = ArticleEnricher(REGISTRY).enrich(Article("a", "t", body, "2025-11-11", lang="en"))
+    (m,) = out["metrics"]
+    assert m["mentions"] == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "symbol"),
+    [
+        ("TENCENT (00700) rose", "0700.HK"),
+        ("shares of Tencent (00700.HK) rose", "0700.HK"),
+        ("Tencent 0700.HK rose", "0700.HK"),
+        ("QYUNS-B(02509) jumped", "2509.HK"),
+        ("腾讯控股(00700)涨", "0700.HK"),
+        ("see HK.09988 today", "9988.HK"),
+        ("Nvidia (NVDA.O) fell", "NVDA.O"),
+        ("the Hang Seng TECH Index fell", "HSTECH"),
+    ],
+)
+def test_entities_in_their_usual_forms(text: str, symbol: str) -> None:
+    assert symbol in {e.symbol for e in EntityExtractor(REGISTRY).extract(text)}
+
+
+def test_hang_seng_sub_indexes_are_not_the_hang_seng_index() -> None:
+    found = {
+        e.symbol for e in EntityExtractor(REGISTRY).extract("the Hang Seng Consumer Index rose")
+    }
+    assert "HSI" not in found
+
+
+def test_other_languages_get_language_and_codes_but_no_metrics() -> None:
+    assert normalize_lang(None, "恒生科技指数今日下跌，腾讯控股(00700)跌2%") == "zh"
+    assert normalize_lang("eng", "") == "en"
+    out = ArticleEnricher(REGISTRY).enrich(
+        Article("z", "t", "恒生科技指数今日下跌，腾讯控股(00700)跌2%", "2025-11-11", lang=None)
+    )
+    assert out["lang"] == "zh" and out["metrics"] == []
+    assert {e["symbol"] for e in out["entities"]} == {"0700.HK", "HSTECH"}
+
+
+def day(price: float, sma: float, prev: str | None = None, streak: int = 0) -> dict:
+    return {
+        "price": price,
+        "sma": {"60": sma},
+        "prev_trading_day": prev,
+        "streak": streak,
+        "trading_day": "x",
+    }
+
+
+@pytest.mark.parametrize(
+    ("claim", "days", "verdict"),
+    [
+        ({"type": "ma_cross", "window": 60, "direction": "below", "date": "2025-10-17"},
+         {"2025-10-17": day(99, 100, "2025-10-16"), "2025-10-16": day(101, 100)}, "confirmed"),
+        ({"type": "ma_cross", "window": 60, "direction": "below", "date": "2025-10-17"},
+         {"2025-10-17": day(99, 100, "2025-10-16"), "2025-10-16": day(98, 100)}, "contradicted"),
+        ({"type": "ma_cross", "window": 60, "direction": "below", "date": "2025-10-17"}, {}, "unknown"),
+        ({"type": "index_level", "value": 5760.38, "decimals": 2, "date": "2025-10-17"},
+         {"2025-10-17": day(5760.37988, 1)}, "confirmed"),
+        ({"type": "index_level", "value": 5760.38, "decimals": 2, "date": "2025-10-17"},
+         {"2025-10-17": day(5760.39, 1)}, "contradicted"),
+        ({"type": "index_level", "value": 5760.38, "date": None}, {}, "unknown"),
+        ({"type": "streak", "direction": "up", "days": 6, "qualifier": "nearly", "as_of": "2025-11-11"},
+         {"2025-11-10": day(1, 1, streak=5)}, "confirmed"),
+        ({"type": "streak", "direction": "up", "days": 6, "qualifier": None, "as_of": "2025-11-11"},
+         {"2025-11-11": day(1, 1, streak=-2)}, "contradicted"),
+    ],
+)  # fmt: skip
+def test_claim_checks(claim: dict, days: dict, verdict: str) -> None:
+    claim = {**claim, "symbol": "X", "instrument": "X"}
+    result = check_claim(claim, lambda symbol, d: days.get(d) if symbol == "X" else None)
+    assert result["verdict"] == verdict, result
+
+
+def test_republication_is_marked_duplicate_not_enriched_twice() -> None:
+    pipe = ArticlePipeline(ArticleEnricher(REGISTRY), clock=lambda: 0)
+    hashes: dict[bytes, bytes] = {}
+    src = SourceRecord("articles.raw", 0, 0)
+    first = {
+        "id": "a1",
+        "source": "x",
+        "body": "Tmall reached 540.3 billion yuan.",
+        "published_at": "2025-11-11",
+    }
+    again = {**first, "id": "a2", "body": "Tmall  reached 540.3 billion YUAN."}
+    outs = []
+    for article in (first, again):
+        (routed,) = pipe.route(b"k", orjson.dumps(article), src).records
+        outs.append(
+            orjson.loads(pipe.enrich(routed.key, routed.value, src, hashes).records[0].value)
+        )
+    assert outs[0]["duplicate_of"] is None and outs[0]["metrics"]
+    assert outs[1]["duplicate_of"] == "a1" and outs[1]["metrics"] == []
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (b"{nope", "invalid_json"),
+        (b'{"id": "x", "body": "", "published_at": "2025-01-01"}', "schema"),
+        (b'{"id": "x", "body": "text"}', "schema"),
+        (b'{"id": 5, "body": "text", "published_at": "2025-01-01"}', "schema"),
+        (b'"just a string"', "schema"),
+    ],
+)
+def test_bad_articles_are_dead_lettered(value: bytes, reason: str) -> None:
+    result = ArticlePipeline(ArticleEnricher(REGISTRY), clock=lambda: 0).route(
+        b"k", value, SourceRecord("articles.raw", 0, 7)
+    )
+    assert result.status == "deadletter" and result.reason == reason
+
+
+def test_seed_article_claims_are_confirmed_against_hstech(tmp_path: Path) -> None:
+    from streams.cli import offline_article_lines
+
+    lines = list(
+        offline_article_lines(
+            shared_path("articles", "double11-hk.txt"),
+            "2025-11-11",
+            (f"HSTECH={shared_path('quotes', 'HSTECH.csv')}",),
+        )
+    )
+    verdicts = {
+        (x["value"]["claim"]["type"], x["value"]["claim"]["symbol"]): x["value"]["verdict"]
+        for x in lines
+        if x["topic"] == "articles.claims"
+    }
+    assert verdicts[("ma_cross", "HSTECH")] == "confirmed"
+    assert verdicts[("drawdown", None)] == "unknown"  # no quotes for the Hang Seng Consumer Index
