@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
-.PHONY: help setup venv system-deps kafka-jars demo test test-unit test-integration lint typecheck check kafka-up kafka-down clean
+.PHONY: help setup venv system-deps kafka-jars demo test test-unit lint typecheck check eval bench bench-articles kafka-up kafka-down clean
 
 help: ## Show the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -17,7 +17,7 @@ help: ## Show the targets
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,bench]'
 	@touch $(STAMP)
 
 venv: $(STAMP) ## Python venv with windvane and its dev tools
@@ -40,6 +40,14 @@ test: setup ## Run every test (unit, agents, integration, e2e) against a broker 
 
 test-unit: venv ## Only the pure and agent tests (no broker)
 	$(BIN)/pytest -m "unit or agents" $(PYTEST_ARGS)
+
+eval: venv ## Score article extraction against the hand labels (../shared/data/articles)
+	$(BIN)/windvane eval
+
+bench: bench-articles ## All benchmarks (figures and ratios in bench/out/)
+
+bench-articles: venv ## Article extraction: windvane vs quantulum3, speed ratio and F1
+	$(BIN)/python bench/articles.py
 
 lint: venv ## ruff lint and format check
 	$(BIN)/ruff check streams tests
