@@ -24,12 +24,14 @@ from streams.config import (
     TOPICS,
     Settings,
 )
+from streams.domain.alert_text import summary
 from streams.domain.articles.article import ArticleEnricher
 from streams.domain.instruments import Registry
 from streams.domain.quotes import QuoteEngine
 from streams.domain.rules import RuleBook
 from streams.domain.timeutil import utc_now_ms
 from streams.kafka_io import ensure_topics
+from streams.logs import use_json_on_existing_handlers
 from streams.pipeline import QuotePipeline, Result, SourceRecord
 
 log = logging.getLogger("windvane")
@@ -48,6 +50,7 @@ class WindvaneApp(faust.App):
     async def on_first_start(self) -> None:
         global _declared
         await super().on_first_start()
+        use_json_on_existing_handlers()
         await ensure_topics(settings, TOPICS)
         _declared = True
 
@@ -147,6 +150,13 @@ async def process_quotes(stream: faust.StreamT[bytes]) -> None:
         result = pipeline.process(event.key, event.value, source, quote_state, quote_days)
         for alert in result.alerts:
             metrics.ALERTS.labels(alert["rule"], alert["direction"]).inc()
+            log.info(
+                "alert %s %s %s %s",
+                alert["id"][:12],
+                alert["symbol"],
+                alert["trading_day"],
+                summary(alert),
+            )
         await _publish(result, source)
         timer.observe(time.perf_counter() - started)
 

@@ -127,6 +127,53 @@ async def _produce(
     return len(records)
 
 
+@main.command()
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    envvar="WINDVANE_DELIVERY_CONFIG",
+    required=True,
+    help="TOML file with [[sinks]] (env WINDVANE_DELIVERY_CONFIG).",
+)
+@click.option(
+    "--metrics-port", envvar="WINDVANE_DELIVERY_METRICS_PORT", default=6067, show_default=True
+)
+def deliver(config_path: Path, metrics_port: int) -> None:
+    """Deliver alerts to webhooks and Alertmanager until stopped (SIGINT/SIGTERM)."""
+    import logging
+    import signal
+
+    from prometheus_client import start_http_server
+
+    from streams.delivery.config import DeliveryConfigError, load_sinks
+    from streams.delivery.service import AlertDelivery
+    from streams.logs import configure_logging
+
+    settings = Settings.from_env()
+    configure_logging(settings.log_level)
+    try:
+        sinks = load_sinks(config_path)
+    except DeliveryConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if metrics_port:
+        start_http_server(metrics_port, addr="127.0.0.1")
+    dashboard = os.environ.get("WINDVANE_DASHBOARD_URL", f"http://127.0.0.1:{settings.web_port}")
+    service = AlertDelivery(settings, sinks, dashboard)
+
+    async def go() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        logging.getLogger("windvane.delivery").info(
+            "delivering %s to %s", settings.topic("alerts"), ", ".join(s.name for s in sinks)
+        )
+        await service.run(stop)
+
+    asyncio.run(go())
+
+
 @main.group()
 def publish() -> None:
     """Produce articles to articles.raw."""

@@ -15,6 +15,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 QUOTES_RAW = "quotes.raw"
 QUOTES_SIGNALS = "quotes.signals"
 ALERTS = "alerts"
+ALERTS_UNDELIVERABLE = "alerts.undeliverable"
 DEADLETTER = "deadletter"
 ARTICLES_RAW = "articles.raw"
 ARTICLES_ENRICHED = "articles.enriched"
@@ -28,6 +29,7 @@ TOPICS = (
     QUOTES_RAW,
     QUOTES_SIGNALS,
     ALERTS,
+    ALERTS_UNDELIVERABLE,
     DEADLETTER,
     ARTICLES_RAW,
     ARTICLES_ENRICHED,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 RECORDS_IN = Counter("windvane_records_in_total", "Records consumed, by topic", ["topic"])
 RECORDS_OUT = Counter("windvane_records_out_total", "Records produced, by topic", ["topic"])
@@ -16,4 +16,18 @@ PROCESSING_SECONDS = Histogram(
     "Time to process one input record (decode, domain, encode)",
     ["topic"],
     buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 1.0),
+)
+DELIVERIES = Counter(
+    "windvane_deliveries_total", "Alert deliveries, by sink and outcome", ["sink", "outcome"]
+)
+PROCESSING_LAG = Histogram(
+    "windvane_processing_lag_seconds",
+    "From an output's event time to its emission (replays of history show their age)",
+    ["topic"],
+    buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60, 300, 3600, 86400, 86400 * 30, 86400 * 365),
+)
+CONSUMER_LAG = Gauge(
+    "windvane_consumer_lag_records",
+    "Records behind the partition's high watermark, after the record just processed",
+    ["topic", "partition"],
 )
