@@ -8,6 +8,7 @@ from typing import Any
 
 import faust
 from faust.sensors.prometheus import setup_prometheus_sensors
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from streams import metrics
 from streams.article_pipeline import ArticlePipeline
@@ -74,7 +75,11 @@ app = WindvaneApp(
     broker_commit_every=1000,
     broker_commit_interval=1.0,
 )
-setup_prometheus_sensors(app, name_prefix="faust_windvane")
+# Faust's sensor metrics go to their own registry (its page is not used): /metrics below
+# serves ours and Faust's together, lint-clean (see streams.metrics).
+setup_prometheus_sensors(
+    app, pattern="/faust-metrics", registry=metrics.FAUST_REGISTRY, name_prefix="faust_windvane"
+)
 
 
 def _topic(logical: str) -> Any:
@@ -144,6 +149,7 @@ async def process_quotes(stream: faust.StreamT[bytes]) -> None:
     """``quotes.raw`` -> ``quotes.signals`` + ``alerts`` (+ ``deadletter``)."""
     source_topic = settings.topic(QUOTES_RAW)
     timer = metrics.PROCESSING_SECONDS.labels(source_topic)
+    lag = metrics.PROCESSING_LAG.labels(source_topic)
     async for event in stream.events():
         started = time.perf_counter()
         source = _source(source_topic, event)
@@ -158,6 +164,9 @@ async def process_quotes(stream: faust.StreamT[bytes]) -> None:
                 summary(alert),
             )
         await _publish(result, source)
+        if result.event_ms is not None:
+            lag.observe(max(0.0, utc_now_ms() - result.event_ms) / 1000)
+        _consumer_lag(event)
         timer.observe(time.perf_counter() - started)
 
 
@@ -177,6 +186,18 @@ async def _publish(result: Result, source: SourceRecord) -> None:
     for record in result.records:
         await topics[record.topic].send(key=record.key, value=record.value)
         metrics.RECORDS_OUT.labels(settings.topic(record.topic)).inc()
+
+
+def _consumer_lag(event: Any) -> None:
+    """Records between this one and the partition's high watermark."""
+    message = event.message
+    try:
+        highwater = app.consumer.highwater(message.tp)
+    except Exception:  # not assigned any more (rebalance), or a test channel
+        return
+    if highwater is not None:
+        behind = max(0, highwater - message.offset - 1)
+        metrics.CONSUMER_LAG.labels(message.topic, str(message.partition)).set(behind)
 
 
 def _source(topic: str, event: Any) -> SourceRecord:
@@ -209,6 +230,12 @@ async def check_claims(stream: faust.StreamT[bytes]) -> None:
     async for event in stream.events():
         source = _source(settings.topic(CLAIMS_BYSYMBOL), event)
         await _publish(article_pipeline.check(event.key, event.value, source, quote_days), source)
+
+
+@app.page("/metrics")
+async def metrics_page(web: Any, request: Any) -> Any:
+    """Prometheus text format: windvane_* and faust_windvane_*."""
+    return web.bytes(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST.split(";")[0])
 
 
 @app.page("/healthz")

@@ -48,6 +48,7 @@ class Result:
     records: list[OutRecord] = field(default_factory=list)
     reason: str | None = None
     alerts: list[dict[str, Any]] = field(default_factory=list)
+    event_ms: int | None = None  # event time of the input, for the processing-lag metric
 
 
 def deadletter_record(
@@ -134,7 +135,7 @@ class QuotePipeline:
         if outcome.duplicate:
             return Result("duplicate")
         store[symbol_key] = state.to_bytes()
-        result = Result("ok")
+        result = Result("ok", event_ms=self.engine.event_time(quote))
         for em in outcome.emitted:
             topic = ALERTS if em.kind == "alert" else QUOTES_SIGNALS
             encoded = codec.dumps(em.value)

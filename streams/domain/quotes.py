@@ -262,6 +262,13 @@ class QuoteEngine:
             sorted({*self.signal_extremes, drawdown_window, *self.rules.extreme_windows()})
         )
 
+    def event_time(self, quote: Quote) -> int:
+        """Epoch ms of a quote's event: the tick's time, or the bar day's session close."""
+        if isinstance(quote, Tick):
+            return quote.ts
+        inst = self.registry.get(quote.symbol)
+        return bar_event_time(quote.day, inst.timezone, inst.session_close)
+
     def new_state(self) -> SymbolState:
         return SymbolState(history=CloseHistory(self.sma_windows, self.extreme_windows))
 

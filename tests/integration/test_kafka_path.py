@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 
 import orjson
 import pytest
@@ -16,7 +17,9 @@ from tests.kafka_harness import (
     produce,
     strip_volatile,
 )
+from tests.peers import require
 from tests.reference import closes, shared_path
+
 
 pytestmark = pytest.mark.integration
 
@@ -51,6 +54,11 @@ async def test_topics_records_and_dead_letters_round_trip(ns: Namespace) -> None
     assert all(v["source"]["topic"] == ns.topic("quotes.raw") for _, v in dead)
     assert status == 200
     text = metrics.decode()
+    promtool = require("promtool", "prometheus")
+    checked = subprocess.run([promtool, "check", "metrics"], input=metrics, capture_output=True, check=False)
+    assert checked.returncode == 0, checked.stdout.decode() + checked.stderr.decode()
+    assert "windvane_consumer_lag_records{" in text
+    assert "windvane_processing_lag_seconds_bucket" in text
     assert 'windvane_deadletters_total{reason="invalid_json"} 1.0' in text
     assert f'windvane_duplicates_total{{topic="{ns.topic("quotes.raw")}"}} 2.0' in text
 
