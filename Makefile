@@ -22,10 +22,17 @@ $(STAMP): pyproject.toml constraints.txt
 
 venv: $(STAMP) ## Python venv with windvane and its dev tools
 
-system-deps: ## Debian packages (kcat), Java 17+ and Maven checks
+# command:Debian package — the outside peers the tests use (kcat, promtool, Alertmanager,
+# Chromium and its driver) and Maven for the broker jars.
+DEBIAN_DEPS := mvn:maven kcat:kcat promtool:prometheus prometheus-alertmanager:prometheus-alertmanager \
+	chromium:chromium chromedriver:chromium-driver
+
+system-deps: ## Debian packages (kcat, prometheus, alertmanager, chromium, maven); Java 17+ check
 	@command -v java >/dev/null || { echo "Java 17+ is required (apt-get install openjdk-17-jre-headless)"; exit 1; }
-	@command -v mvn >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq maven; }
-	@command -v kcat >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq kcat; }
+	@missing=""; for pair in $(DEBIAN_DEPS); do \
+		command -v "$${pair%%:*}" >/dev/null || missing="$$missing $${pair##*:}"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; fi
 
 kafka-jars: venv ## Resolve the Kafka broker jars from Maven Central (once)
 	$(BIN)/python -c "from streams.kafka_local import LocalBroker; LocalBroker.from_env().ensure_jars()"

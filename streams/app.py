@@ -10,7 +10,7 @@ import faust
 from faust.sensors.prometheus import setup_prometheus_sensors
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from streams import metrics
+from streams import codec, metrics
 from streams.article_pipeline import ArticlePipeline
 from streams.config import (
     ALERTS,
@@ -25,10 +25,11 @@ from streams.config import (
     TOPICS,
     Settings,
 )
+from streams.dashboard import PAGE, AlertBoard, series
 from streams.domain.alert_text import summary
 from streams.domain.articles.article import ArticleEnricher
 from streams.domain.instruments import Registry
-from streams.domain.quotes import QuoteEngine
+from streams.domain.quotes import QuoteEngine, SymbolState
 from streams.domain.rules import RuleBook
 from streams.domain.timeutil import utc_now_ms
 from streams.kafka_io import ensure_topics
@@ -230,6 +231,69 @@ async def check_claims(stream: faust.StreamT[bytes]) -> None:
     async for event in stream.events():
         source = _source(settings.topic(CLAIMS_BYSYMBOL), event)
         await _publish(article_pipeline.check(event.key, event.value, source, quote_days), source)
+
+
+board = AlertBoard()
+
+
+@app.task
+async def watch_alerts() -> None:
+    """Feed the dashboard: read ``alerts`` from the start, as any downstream consumer would
+    (no consumer group: every worker sees every alert)."""
+    from aiokafka import AIOKafkaConsumer
+
+    consumer = AIOKafkaConsumer(
+        settings.topic(ALERTS),
+        bootstrap_servers=settings.bootstrap_list,
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+    )
+    await consumer.start()
+    try:
+        while True:
+            batch = await consumer.getmany(timeout_ms=1000)
+            for records in batch.values():
+                for record in records:
+                    try:
+                        board.add(codec.loads(record.value or b""))
+                    except (codec.DecodeError, KeyError, TypeError):
+                        log.warning("dashboard: skipped an alerts record that is not an alert")
+    finally:
+        await consumer.stop()
+
+
+@app.page("/dashboard")
+async def dashboard_page(web: Any, request: Any) -> Any:
+    """The operator's page: live alerts and per-symbol charts."""
+    return web.html(PAGE.read_text(encoding="utf-8"))
+
+
+@app.page("/api/alerts")
+async def alerts_api(web: Any, request: Any) -> Any:
+    """Alerts after sequence number ``after`` (newest last), and the symbols seen."""
+    try:
+        after = int(request.query.get("after", "0"))
+        limit = max(1, min(5000, int(request.query.get("limit", "500"))))
+    except ValueError:
+        after, limit = 0, 500
+    return web.json(
+        {"alerts": board.after(after, limit), "symbols": board.symbols(), "seq": board.seq}
+    )
+
+
+@app.page("/api/series/{symbol}")
+async def series_api(web: Any, request: Any, symbol: str) -> Any:
+    """Final daily closes and SMA 20/60/250 of ``symbol``, oldest first."""
+    try:
+        days = max(1, min(2000, int(request.query.get("days", "500"))))
+    except ValueError:
+        days = 500
+    raw = quote_state.get(symbol.encode())
+    last_day = SymbolState.from_bytes(raw, engine).last_final_day if raw else None
+    points = series(symbol, last_day, lambda key: quote_days.get(key.encode()), days)
+    return web.json({"symbol": symbol, "points": points})
 
 
 @app.page("/metrics")

@@ -32,7 +32,7 @@ from streams.config import (
     Settings,
 )
 from streams.kafka_io import ensure_topics, tail
-from streams.kafka_local import LocalBroker, free_port
+from streams.kafka_local import LocalBroker, free_port, port_open
 from streams.sources import quote_records
 
 SAMPLES = REPO_ROOT / "samples" / "quotes"
@@ -257,7 +257,8 @@ def run(since: str = "2025-09-01", until: str = "2025-11-30") -> None:
     asyncio.run(reset_demo_topics(settings))
     asyncio.run(ensure_topics(settings, TOPICS))
 
-    port = int(os.environ.get("WINDVANE_WEB_PORT", "0")) or free_port()
+    wanted = int(os.environ.get("WINDVANE_WEB_PORT", "6066"))
+    port = wanted if not port_open("127.0.0.1", wanted) else free_port()
     data_dir = REPO_ROOT / ".windvane" / "demo-worker"
     shutil.rmtree(data_dir, ignore_errors=True)  # local stores of earlier demos
     log = REPO_ROOT / ".windvane" / "demo-worker.log"
@@ -298,11 +299,30 @@ def run(since: str = "2025-09-01", until: str = "2025-11-30") -> None:
         )
         enriched, claims = asyncio.run(publish_article(settings))
         render_article(console, enriched, claims)
+        hstech = next(
+            a for a in alerts if a["symbol"] == "HSTECH" and a["trading_day"] == "2025-10-17"
+        )
+        url = f"http://127.0.0.1:{port}/dashboard?symbol=HSTECH#alert-{hstech['id']}"
+        console.print(f"\n[bold]6.[/bold] dashboard: {url}")
+        console.print(f"   metrics: http://127.0.0.1:{port}/metrics · worker log: {log}")
+        hold(console)
     finally:
         stop(worker)
     console.print(
-        f"\nbroker still running (stop it with `.venv/bin/windvane kafka down`); worker log: {log}"
+        "worker stopped; the broker keeps running (`.venv/bin/windvane kafka down` stops it)"
     )
+
+
+def hold(console: Console) -> None:
+    """Keep the worker (and its dashboard) up until Ctrl-C, when a person is watching."""
+    if os.environ.get("WINDVANE_DEMO_HOLD", "1" if sys.stdin.isatty() else "0") != "1":
+        return
+    console.print("   running until Ctrl-C …")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        console.print()
 
 
 if __name__ == "__main__":

@@ -55,7 +55,9 @@ async def test_topics_records_and_dead_letters_round_trip(ns: Namespace) -> None
     assert status == 200
     text = metrics.decode()
     promtool = require("promtool", "prometheus")
-    checked = subprocess.run([promtool, "check", "metrics"], input=metrics, capture_output=True, check=False)
+    checked = subprocess.run(
+        [promtool, "check", "metrics"], input=metrics, capture_output=True, check=False
+    )
     assert checked.returncode == 0, checked.stdout.decode() + checked.stderr.decode()
     assert "windvane_consumer_lag_records{" in text
     assert "windvane_processing_lag_seconds_bucket" in text
