@@ -4,6 +4,7 @@ screenshot is saved to test-output/dashboard-hstech.png."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -45,13 +46,12 @@ def test_dashboard_shows_the_hstech_alert_without_console_errors(
     try:
         ns.windvane("replay", "quotes", str(csv), "--symbol", "HSTECH")
         wait_for(ns, "quotes.signals", len(closes(csv)))
-        status, body = worker.get("/api/alerts?after=0&limit=5000")
         deadline = time.monotonic() + 30
+        status, body = worker.get("/api/alerts?after=0&limit=5000")
         while b'"2025-10-17"' not in body and time.monotonic() < deadline:
             time.sleep(0.5)
             status, body = worker.get("/api/alerts?after=0&limit=5000")
-        import json
-
+        assert status == 200
         alert = next(a for a in json.loads(body)["alerts"] if a["trading_day"] == "2025-10-17")
         driver = chromium(tmp_path)
         driver.get(worker.url(f"/dashboard?symbol=HSTECH#alert-{alert['id']}"))

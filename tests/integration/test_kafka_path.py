@@ -20,7 +20,6 @@ from tests.kafka_harness import (
 from tests.peers import require
 from tests.reference import closes, shared_path
 
-
 pytestmark = pytest.mark.integration
 
 TOPICS = ["quotes.raw", "quotes.signals", "alerts", "deadletter"]
