@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
-.PHONY: help setup venv system-deps kafka-jars demo test test-unit lint typecheck check eval bench bench-articles kafka-up kafka-down clean
+.PHONY: help setup venv system-deps kafka-jars demo test test-faults test-unit lint typecheck check eval bench bench-articles kafka-up kafka-down clean
 
 help: ## Show the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -44,6 +44,11 @@ demo: setup ## Start Kafka and a worker, replay HSTECH and HSI, print the alerts
 
 test: setup ## Run every test (unit, agents, integration, e2e) against a broker it starts
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-faults: setup ## Fault scenarios (SIGKILL/restart at scale; see issue notes), summary lines at the end
+	-rm -f test-output/faults.txt
+	FAULTS_FULL=$${FAULTS_FULL:-1} $(BIN)/pytest -m faults -o timeout=3000 $(PYTEST_ARGS); status=$$?; \
+	cat test-output/faults.txt 2>/dev/null; exit $$status
 
 test-unit: venv ## Only the pure and agent tests (no broker)
 	$(BIN)/pytest -m "unit or agents" $(PYTEST_ARGS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 from typing import Any
 
@@ -35,13 +36,37 @@ from streams.domain.timeutil import utc_now_ms
 from streams.kafka_io import ensure_topics
 from streams.logs import use_json_on_existing_handlers
 from streams.pipeline import QuotePipeline, Result, SourceRecord
+from streams.transactions import (
+    SourcePartitionTransactions,
+    WholeEventConsumer,
+    drain_changelog,
+    whole_event,
+)
 
 log = logging.getLogger("windvane")
 
 settings = Settings.from_env()
-(settings.data_dir / settings.app_id).mkdir(parents=True, exist_ok=True)
+DATA_DIR = settings.data_dir / settings.app_id
+CLEAN_SHUTDOWN = DATA_DIR / ".clean-shutdown"
+
+
+def _prepare_local_state() -> None:
+    """Under exactly-once, local stores left by a crash may hold writes of transactions that
+    were aborted; like Kafka Streams, wipe them and restore from the changelogs (which hold
+    committed writes only). A clean stop leaves a marker that spares the restore."""
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    dirty = [p for p in DATA_DIR.iterdir() if p != CLEAN_SHUTDOWN]
+    if settings.processing_guarantee == "exactly_once" and dirty and not CLEAN_SHUTDOWN.exists():
+        log.warning("unclean shutdown before: wiping %s, tables restore from changelogs", DATA_DIR)
+        shutil.rmtree(DATA_DIR)
+        DATA_DIR.mkdir(parents=True)
+    CLEAN_SHUTDOWN.unlink(missing_ok=True)
+
+
+_prepare_local_state()
 
 _declared = False
+exactly_once = settings.processing_guarantee == "exactly_once"
 
 
 class WindvaneApp(faust.App):
@@ -56,12 +81,24 @@ class WindvaneApp(faust.App):
         await ensure_topics(settings, TOPICS)
         _declared = True
 
+    def _new_transport(self) -> Any:
+        transport = super()._new_transport()
+        transport.TransactionManager = SourcePartitionTransactions  # type: ignore[misc]
+        if settings.processing_guarantee == "exactly_once":
+            transport.Consumer = WholeEventConsumer  # type: ignore[misc]
+        return transport
+
+    async def on_shutdown(self) -> None:
+        """Called once every child service (tables and their stores) has stopped."""
+        await super().on_shutdown()
+        CLEAN_SHUTDOWN.touch()
+
 
 app = WindvaneApp(
     settings.app_id,
     broker=settings.faust_broker,
     store=settings.store,
-    datadir=str(settings.data_dir / settings.app_id),  # stores are per app id
+    datadir=str(DATA_DIR),  # stores are per app id
     topic_partitions=settings.partitions,
     topic_replication_factor=settings.replication_factor,
     processing_guarantee=settings.processing_guarantee,
@@ -74,6 +111,8 @@ app = WindvaneApp(
     stream_wait_empty=False,
     producer_acks=-1,
     broker_commit_every=1000,
+    broker_session_timeout=settings.session_timeout,
+    broker_heartbeat_interval=min(3.0, settings.session_timeout / 4),
     broker_commit_interval=1.0,
 )
 # Faust's sensor metrics go to their own registry (its page is not used): /metrics below
@@ -154,7 +193,9 @@ async def process_quotes(stream: faust.StreamT[bytes]) -> None:
     async for event in stream.events():
         started = time.perf_counter()
         source = _source(source_topic, event)
-        result = pipeline.process(event.key, event.value, source, quote_state, quote_days)
+        async with whole_event(event):
+            result = pipeline.process(event.key, event.value, source, quote_state, quote_days)
+            await _publish(result, source)
         for alert in result.alerts:
             metrics.ALERTS.labels(alert["rule"], alert["direction"]).inc()
             log.info(
@@ -164,7 +205,6 @@ async def process_quotes(stream: faust.StreamT[bytes]) -> None:
                 alert["trading_day"],
                 summary(alert),
             )
-        await _publish(result, source)
         if result.event_ms is not None:
             lag.observe(max(0.0, utc_now_ms() - result.event_ms) / 1000)
         _consumer_lag(event)
@@ -173,6 +213,8 @@ async def process_quotes(stream: faust.StreamT[bytes]) -> None:
 
 async def _publish(result: Result, source: SourceRecord) -> None:
     """Count the outcome and send the records (the one place agents send from)."""
+    if exactly_once:
+        await drain_changelog(app)  # first, before anything else awaits
     if result.status == "duplicate":
         metrics.DUPLICATES.labels(source.topic).inc()
     elif result.status == "deadletter":
@@ -213,7 +255,8 @@ async def route_articles(stream: faust.StreamT[bytes]) -> None:
     """``articles.raw`` -> ``articles.byhash`` (keyed by content hash) or ``deadletter``."""
     async for event in stream.events():
         source = _source(settings.topic(ARTICLES_RAW), event)
-        await _publish(article_pipeline.route(event.key, event.value, source), source)
+        async with whole_event(event):
+            await _publish(article_pipeline.route(event.key, event.value, source), source)
 
 
 @app.agent(articles_byhash)
@@ -221,8 +264,9 @@ async def enrich_articles(stream: faust.StreamT[bytes]) -> None:
     """``articles.byhash`` -> ``articles.enriched`` + claims (by symbol, or unknown at once)."""
     async for event in stream.events():
         source = _source(settings.topic(ARTICLES_BYHASH), event)
-        result = article_pipeline.enrich(event.key, event.value, source, article_hashes)
-        await _publish(result, source)
+        async with whole_event(event):
+            result = article_pipeline.enrich(event.key, event.value, source, article_hashes)
+            await _publish(result, source)
 
 
 @app.agent(claims_bysymbol)
@@ -230,7 +274,10 @@ async def check_claims(stream: faust.StreamT[bytes]) -> None:
     """``claims.bysymbol`` -> ``articles.claims``, against the symbol's day records."""
     async for event in stream.events():
         source = _source(settings.topic(CLAIMS_BYSYMBOL), event)
-        await _publish(article_pipeline.check(event.key, event.value, source, quote_days), source)
+        async with whole_event(event):
+            await _publish(
+                article_pipeline.check(event.key, event.value, source, quote_days), source
+            )
 
 
 board = AlertBoard()

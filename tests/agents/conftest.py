@@ -6,3 +6,6 @@ import os
 
 os.environ["WINDVANE_STORE"] = "memory://"
 os.environ.setdefault("WINDVANE_DATA_DIR", "/tmp/windvane-agent-tests")
+# test_context has no broker, so no transactions: the agents' glue is tested at least once;
+# exactly-once is tested against the real broker (integration, faults).
+os.environ["PROCESSING_GUARANTEE"] = "at_least_once"

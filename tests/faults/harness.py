@@ -1,0 +1,89 @@
+"""Fault scenarios: inputs, the offline reference, and the comparison that counts what is
+missing and what is duplicated on the output topics (read with read_committed)."""
+
+from __future__ import annotations
+
+import os
+import random
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from streams.config import QUOTES_RAW
+from streams.domain.instruments import Registry
+from streams.domain.quotes import QuoteEngine
+from streams.domain.rules import RuleBook
+from streams.pipeline import QuotePipeline, SourceRecord
+from tests.kafka_harness import REPO
+from tests.reference import QUOTES, closes
+
+FULL = os.environ.get("FAULTS_FULL") == "1"
+REPORT = REPO / "test-output" / "faults.txt"
+
+
+def daily_bars(names: list[str], synthetic: int = 0, seed: int = 7) -> list[tuple[bytes, bytes]]:
+    """Daily bars of real series, plus ``synthetic`` symbols made from them by scaling,
+    interleaved by date as a feed would deliver them."""
+    rng = random.Random(seed)
+    series: list[tuple[str, list[tuple[str, float]]]] = []
+    for name in names:
+        frame = closes(QUOTES / name)
+        series.append(
+            (name.removesuffix(".csv"), list(zip(frame["date"], frame["close"], strict=True)))
+        )
+    for i in range(synthetic):
+        base_name, base = series[i % len(names)]
+        factor = round(rng.uniform(0.2, 5.0), 3)
+        series.append((f"SYN{i:03d}.{base_name}", [(d, round(c * factor, 4)) for d, c in base]))
+    rows = [(day, symbol, close) for symbol, points in series for day, close in points]
+    rows.sort(key=lambda r: (r[0], r[1]))
+    return [(s.encode(), orjson.dumps({"symbol": s, "date": d, "close": c})) for d, s, c in rows]
+
+
+def reference(inputs: list[tuple[bytes | None, bytes]]) -> dict[str, list[dict[str, Any]]]:
+    """What the processor must publish, computed offline by the same domain code."""
+    pipeline = QuotePipeline(QuoteEngine(RuleBook.default(), Registry.load(None)), clock=lambda: 0)
+    store: dict[bytes, bytes] = {}
+    out: dict[str, list[dict[str, Any]]] = {"quotes.signals": [], "alerts": [], "deadletter": []}
+    for i, (key, value) in enumerate(inputs):
+        for rec in pipeline.process(key, value, SourceRecord(QUOTES_RAW, None, i), store).records:
+            out[rec.topic].append(orjson.loads(rec.value))
+    return out
+
+
+def canonical(value: dict[str, Any], topic: str) -> bytes:
+    volatile = {"alerts": ("emitted_at",), "deadletter": ("failed_at", "source")}.get(topic, ())
+    return orjson.dumps(
+        {k: v for k, v in value.items() if k not in volatile}, option=orjson.OPT_SORT_KEYS
+    )
+
+
+def compare(
+    expected: list[dict[str, Any]], got: list[dict[str, Any]], topic: str
+) -> tuple[int, int]:
+    """(missing, duplicated): expected records absent, and records beyond the expected count."""
+    want = Counter(canonical(v, topic) for v in expected)
+    have = Counter(canonical(v, topic) for v in got)
+    missing = sum((want - have).values())
+    duplicated = sum((have - want).values())
+    return missing, duplicated
+
+
+def report(
+    scenario: str, inputs: int, kills: int, missing: int, duplicated: int, deadlettered: int
+) -> str:
+    line = (
+        f"faults: {scenario} inputs={inputs} kills={kills} missing={missing} "
+        f"duplicated={duplicated} deadlettered={deadlettered}"
+    )
+    print(line)
+    REPORT.parent.mkdir(exist_ok=True)
+    with REPORT.open("a") as fh:
+        fh.write(line + "\n")
+    return line
+
+
+def path_of(name: str) -> Path:
+    return QUOTES / name
