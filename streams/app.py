@@ -193,7 +193,7 @@ async def process_quotes(stream: faust.StreamT[bytes]) -> None:
     async for event in stream.events():
         started = time.perf_counter()
         source = _source(source_topic, event)
-        async with whole_event(event):
+        async with whole_event(event, exactly_once):
             result = pipeline.process(event.key, event.value, source, quote_state, quote_days)
             await _publish(result, source)
         for alert in result.alerts:
@@ -255,7 +255,7 @@ async def route_articles(stream: faust.StreamT[bytes]) -> None:
     """``articles.raw`` -> ``articles.byhash`` (keyed by content hash) or ``deadletter``."""
     async for event in stream.events():
         source = _source(settings.topic(ARTICLES_RAW), event)
-        async with whole_event(event):
+        async with whole_event(event, exactly_once):
             await _publish(article_pipeline.route(event.key, event.value, source), source)
 
 
@@ -264,7 +264,7 @@ async def enrich_articles(stream: faust.StreamT[bytes]) -> None:
     """``articles.byhash`` -> ``articles.enriched`` + claims (by symbol, or unknown at once)."""
     async for event in stream.events():
         source = _source(settings.topic(ARTICLES_BYHASH), event)
-        async with whole_event(event):
+        async with whole_event(event, exactly_once):
             result = article_pipeline.enrich(event.key, event.value, source, article_hashes)
             await _publish(result, source)
 
@@ -274,7 +274,7 @@ async def check_claims(stream: faust.StreamT[bytes]) -> None:
     """``claims.bysymbol`` -> ``articles.claims``, against the symbol's day records."""
     async for event in stream.events():
         source = _source(settings.topic(CLAIMS_BYSYMBOL), event)
-        async with whole_event(event):
+        async with whole_event(event, exactly_once):
             await _publish(
                 article_pipeline.check(event.key, event.value, source, quote_days), source
             )

@@ -60,8 +60,11 @@ async def drain_changelog(app: Any) -> None:
 
 
 @asynccontextmanager
-async def whole_event(event: Any) -> AsyncIterator[None]:
-    """Process, send and ack one event with no commit in between."""
+async def whole_event(event: Any, exactly_once: bool) -> AsyncIterator[None]:
+    """Process, send and ack one event with no commit in between (exactly-once only)."""
+    if not exactly_once:
+        yield
+        return
     async with processing_lock():
         yield
         event.ack()

@@ -33,8 +33,9 @@ def bars(symbol: str, name: str) -> list[tuple[bytes, bytes]]:
     ]
 
 
-async def test_topics_records_and_dead_letters_round_trip(ns: Namespace) -> None:
-    worker = Worker(ns, ns.root / "w1").start()
+@pytest.mark.parametrize("guarantee", ["at_least_once", "exactly_once"])
+async def test_topics_records_and_dead_letters_round_trip(ns: Namespace, guarantee: str) -> None:
+    worker = Worker(ns, ns.root / "w1", PROCESSING_GUARANTEE=guarantee).start()
     try:
         parts = await partitions_of(ns.bootstrap, [ns.topic(t) for t in TOPICS])
         assert parts == {ns.topic(t): 8 for t in TOPICS}
