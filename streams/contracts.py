@@ -36,14 +36,20 @@ def validator(name: str) -> Callable[[Any], Any]:
     return compiled
 
 
-def decode_quote(raw: bytes) -> Quote:
-    """Bytes of a ``quotes.raw`` value to a typed quote, or :class:`Rejected` with a reason."""
+def _json_object(raw: bytes, what: str) -> dict[str, Any]:
+    """One JSON object, or :class:`Rejected` (``invalid_json`` or ``schema``)."""
     try:
         data = loads(raw)
     except DecodeError as exc:
         raise Rejected("invalid_json", str(exc)) from exc
     if not isinstance(data, dict):
-        raise Rejected("schema", f"a quote is a JSON object, not {type(data).__name__}")
+        raise Rejected("schema", f"{what} is a JSON object, not {type(data).__name__}")
+    return data
+
+
+def decode_quote(raw: bytes) -> Quote:
+    """Bytes of a ``quotes.raw`` value to a typed quote, or :class:`Rejected` with a reason."""
+    data = _json_object(raw, "a quote")
     try:
         validator("quote")(data)
     except fastjsonschema.JsonSchemaValueException as exc:
@@ -58,12 +64,7 @@ def decode_quote(raw: bytes) -> Quote:
 
 def decode_article(raw: bytes) -> Article:
     """Bytes of an ``articles.raw`` value to a typed article, or :class:`Rejected`."""
-    try:
-        data = loads(raw)
-    except DecodeError as exc:
-        raise Rejected("invalid_json", str(exc)) from exc
-    if not isinstance(data, dict):
-        raise Rejected("schema", f"an article is a JSON object, not {type(data).__name__}")
+    data = _json_object(raw, "an article")
     try:
         validator("article")(data)
         return article_from_dict(data)

@@ -9,3 +9,24 @@ os.environ.setdefault("WINDVANE_DATA_DIR", "/tmp/windvane-agent-tests")
 # test_context has no broker, so no transactions: the agents' glue is tested at least once;
 # exactly-once is tested against the real broker (integration, faults).
 os.environ["PROCESSING_GUARANTEE"] = "at_least_once"
+
+
+import orjson
+import pytest
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[tuple[bytes, object]]]:
+    """Capture what the agents send, per logical topic; start from empty tables."""
+    from streams import app as app_module
+
+    captured: dict[str, list[tuple[bytes, object]]] = {name: [] for name in app_module.topics}
+    for name, topic in app_module.topics.items():
+
+        async def send(*, key: bytes, value: bytes, _name: str = name, **_: object) -> None:
+            captured[_name].append((key, orjson.loads(value)))
+
+        monkeypatch.setattr(topic, "send", send)
+    for table in (app_module.quote_state, app_module.quote_days, app_module.article_hashes):
+        table.data.clear()
+    return captured

@@ -2,27 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 import pytest
 
 pytestmark = pytest.mark.agents
-
-
-@pytest.fixture
-def sent(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[tuple[bytes, Any]]]:
-    from streams import app as app_module
-
-    captured: dict[str, list[tuple[bytes, Any]]] = {name: [] for name in app_module.topics}
-    for name, topic in app_module.topics.items():
-
-        async def send(*, key: bytes, value: bytes, _name: str = name, **_: Any) -> None:
-            captured[_name].append((key, orjson.loads(value)))
-
-        monkeypatch.setattr(topic, "send", send)
-    app_module.article_hashes.data.clear()
-    return captured
 
 
 async def test_route_enrich_and_dead_letter(sent: dict) -> None:

@@ -2,30 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 import pytest
 
 from tests.reference import closes, ma_crossings, shared_path
 
 pytestmark = pytest.mark.agents
-
-
-@pytest.fixture
-def sent(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[tuple[bytes, Any]]]:
-    """Capture what the agent sends, per logical topic."""
-    from streams import app as app_module
-
-    captured: dict[str, list[tuple[bytes, Any]]] = {name: [] for name in app_module.topics}
-    for name, topic in app_module.topics.items():
-
-        async def send(*, key: bytes, value: bytes, _name: str = name, **_: Any) -> None:
-            captured[_name].append((key, orjson.loads(value)))
-
-        monkeypatch.setattr(topic, "send", send)
-    app_module.quote_state.data.clear()
-    return captured
 
 
 async def test_agent_turns_daily_bars_into_signals_and_alerts(sent: dict) -> None:
