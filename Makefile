@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
-.PHONY: help setup venv system-deps kafka-jars demo test test-faults test-unit lint typecheck check eval bench bench-articles kafka-up kafka-down clean
+.PHONY: help setup venv system-deps kafka-jars demo test test-faults test-unit lint typecheck check eval bench bench-articles bench-quotes kafka-up kafka-down clean
 
 help: ## Show the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -56,14 +56,17 @@ test-unit: venv ## Only the pure and agent tests (no broker)
 eval: venv ## Score article extraction against the hand labels (../shared/data/articles)
 	$(BIN)/windvane eval
 
-bench: bench-articles ## All benchmarks (figures and ratios in bench/out/)
+bench: bench-articles bench-quotes ## All benchmarks (figures and ratios in bench/out/)
 
 bench-articles: venv ## Article extraction: windvane vs quantulum3, speed ratio and F1
 	$(BIN)/python bench/articles.py
 
+bench-quotes: setup ## Quote path: windvane worker vs the raw aiokafka pipe (ratio), same broker and run
+	$(BIN)/python bench/quotes.py --eos $(BENCH_ARGS)
+
 lint: venv ## ruff lint and format check
-	$(BIN)/ruff check streams tests
-	$(BIN)/ruff format --check streams tests
+	$(BIN)/ruff check streams tests bench
+	$(BIN)/ruff format --check streams tests bench
 
 typecheck: venv ## mypy on streams/
 	$(BIN)/mypy

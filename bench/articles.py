@@ -48,7 +48,11 @@ def quantulum_keys(text: str) -> list[Key]:
     for q in parser.parse(text):
         name, entity, surface = q.unit.name, q.unit.entity.name, q.surface.lower()
         if name == "percentage":
-            kind = "percentile" if "percentile" in text[q.span[1] : q.span[1] + 40].lower() else "percent"
+            kind = (
+                "percentile"
+                if "percentile" in text[q.span[1] : q.span[1] + 40].lower()
+                else "percent"
+            )
             keys.append((kind, float(q.value), "pct"))
         elif entity == "currency":
             code = CURRENCY_CODES.get(name, name.upper())
@@ -81,7 +85,10 @@ def main() -> None:
 
     seed_text = (SHARED / "double11-hk.txt").read_text(encoding="utf-8")
     labels = json.loads((SHARED / "double11-hk.labels.json").read_text())
-    records = [orjson.loads(line) for line in (SHARED / "news-hk-2025-07-24_08-23.jsonl").read_bytes().splitlines()]
+    records = [
+        orjson.loads(line)
+        for line in (SHARED / "news-hk-2025-07-24_08-23.jsonl").read_bytes().splitlines()
+    ]
     articles = [article_from_dict(r) for r in records]
     english = [a for a in articles if a.lang == "en"]
     enricher = ArticleEnricher(Registry.load(None))
@@ -111,13 +118,19 @@ def main() -> None:
     }
     result: dict[str, Any] = {
         "when": datetime.now(tz=UTC).isoformat(timespec="seconds"),
-        "machine": {"python": platform.python_version(), "cpu": platform.processor() or platform.machine()},
+        "machine": {
+            "python": platform.python_version(),
+            "cpu": platform.processor() or platform.machine(),
+        },
         "command": "make bench-articles",
         "articles_per_second": rates,
         "speed_ratio_windvane_over_quantulum3": {
             k: rates["windvane"][k] / rates["quantulum3"][k] for k in ("seed", "jsonl_english_41")
         },
-        "seed_f1": {k: {"precision": s.precision, "recall": s.recall, "f1": s.f1} for k, s in quality.items()},
+        "seed_f1": {
+            k: {"precision": s.precision, "recall": s.recall, "f1": s.f1}
+            for k, s in quality.items()
+        },
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))

@@ -294,10 +294,21 @@ def metadata_ok(bootstrap: str) -> bool:
         finally:
             await admin.close()
 
+    def run() -> bool:
+        try:
+            return asyncio.run(asyncio.wait_for(probe(), 8))
+        except Exception:
+            return False
+
     try:
-        return asyncio.run(asyncio.wait_for(probe(), 8))
-    except Exception:
-        return False
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return run()
+    # called from async code: probe on a thread of its own, with its own loop
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result()
 
 
 def free_port() -> int:
