@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import random
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -83,7 +82,3 @@ def report(
     with REPORT.open("a") as fh:
         fh.write(line + "\n")
     return line
-
-
-def path_of(name: str) -> Path:
-    return QUOTES / name

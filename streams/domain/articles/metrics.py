@@ -9,7 +9,7 @@ dates, years, codes, ordinals, durations and model names are not metrics.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -462,4 +462,4 @@ def _clean(value: float) -> float:
     return float(f"{value:.10g}") if value == value else value
 
 
-__all__ = ["Metric", "MetricExtractor", "replace"]
+__all__ = ["Metric", "MetricExtractor"]
