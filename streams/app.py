@@ -355,33 +355,17 @@ async def healthz(web: Any, request: Any) -> Any:
     return web.json({"status": "ok"})
 
 
-def _changelogs_known() -> bool:
-    """Every table's changelog has partitions in the consumer's metadata: before that, a
-    table write fails Faust's partition check (seen right after start on a loaded machine)."""
-    try:
-        return all(
-            (app.consumer.topic_partitions(table.changelog_topic.get_topic_name()) or 0) > 0
-            for table in app.tables.values()
-        )
-    except Exception:
-        return False
-
-
 @app.page("/readyz")
 async def readyz(web: Any, request: Any) -> Any:
     """Ready once the worker has partitions assigned and table recovery is done."""
     assigned = len(app.consumer.assignment()) if app.consumer else 0
     recovery = getattr(app.tables, "recovery", None)
     recovering = recovery is None or not recovery.completed.is_set()
-    changelogs_known = _changelogs_known()
-    ready = (
-        assigned > 0 and not recovering and not app.rebalancing and _declared and changelogs_known
-    )
+    ready = assigned > 0 and not recovering and not app.rebalancing and _declared
     body = {
         "ready": ready,
         "assigned_partitions": assigned,
         "recovering": recovering,
         "topics_declared": _declared,
-        "changelogs_known": changelogs_known,
     }
     return web.json(body, status=200 if ready else 503)
