@@ -78,7 +78,10 @@ class WindvaneApp(faust.App):
         global _declared
         await super().on_first_start()
         use_json_on_existing_handlers()
-        await ensure_topics(settings, TOPICS)
+        # Changelogs too, before the consumer subscribes: a table written before the consumer
+        # knew its changelog failed Faust's partition check on a loaded machine.
+        changelogs = [table.changelog_topic.get_topic_name() for table in self.tables.values()]
+        await ensure_topics(settings, TOPICS, compacted=changelogs)
         _declared = True
 
     def _new_transport(self) -> Any:

@@ -14,8 +14,11 @@ from aiokafka.errors import TopicAlreadyExistsError
 from streams.config import TOPICS, Settings
 
 
-async def ensure_topics(settings: Settings, logical: Iterable[str] = TOPICS) -> None:
-    """Create the topics (with the configured partitions) that do not exist yet."""
+async def ensure_topics(
+    settings: Settings, logical: Iterable[str] = TOPICS, compacted: Iterable[str] = ()
+) -> None:
+    """Create the topics (with the configured partitions) that do not exist yet; the
+    ``compacted`` ones (full names: table changelogs) with ``cleanup.policy=compact``."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_list)
     await admin.start()
     try:
@@ -24,6 +27,16 @@ async def ensure_topics(settings: Settings, logical: Iterable[str] = TOPICS) -> 
             NewTopic(settings.topic(name), settings.partitions, settings.replication_factor)
             for name in logical
             if settings.topic(name) not in existing
+        ]
+        wanted += [
+            NewTopic(
+                name,
+                settings.partitions,
+                settings.replication_factor,
+                topic_configs={"cleanup.policy": "compact"},
+            )
+            for name in compacted
+            if name not in existing
         ]
         if wanted:
             with contextlib.suppress(TopicAlreadyExistsError):
