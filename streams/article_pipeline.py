@@ -15,9 +15,8 @@ from streams.config import ARTICLES_BYHASH, ARTICLES_CLAIMS, ARTICLES_ENRICHED, 
 from streams.contracts import decode_article
 from streams.domain.articles.article import ArticleEnricher, article_from_dict
 from streams.domain.articles.claims import check_claim
-from streams.domain.quotes import Rejected
 from streams.domain.timeutil import iso_utc
-from streams.pipeline import OutRecord, Result, SourceRecord, StateStore, day_key, deadletter_record
+from streams.pipeline import OutRecord, Result, SourceRecord, StateStore, day_key, guarded
 
 log = logging.getLogger(__name__)
 
@@ -30,25 +29,7 @@ class ArticlePipeline:
     def _guard(
         self, step: Callable[[], Result], key: bytes | None, raw: bytes, source: SourceRecord
     ) -> Result:
-        now = self.clock()
-        try:
-            return step()
-        except Rejected as exc:
-            return Result(
-                "deadletter",
-                [deadletter_record(key, raw, source, exc.reason, exc.detail, now)],
-                exc.reason,
-            )
-        except Exception as exc:  # a bug must not stop the stream: park the record, loudly
-            log.exception(
-                "internal error on %s[%s]@%s", source.topic, source.partition, source.offset
-            )
-            detail = f"{type(exc).__name__}: {exc}"
-            return Result(
-                "deadletter",
-                [deadletter_record(key, raw, source, "internal_error", detail, now)],
-                "internal_error",
-            )
+        return guarded(step, key, raw, source, self.clock())
 
     # 1. articles.raw -> articles.byhash (re-keyed by content hash)
     def route(self, key: bytes | None, value: bytes | None, source: SourceRecord) -> Result:

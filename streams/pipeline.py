@@ -85,6 +85,22 @@ def deadletter_record(
     return OutRecord(DEADLETTER, key, codec.dumps(body))
 
 
+def guarded(
+    step: Callable[[], Result], key: bytes | None, raw: bytes, source: SourceRecord, now: int
+) -> Result:
+    """Run one record's step; a rejection or a bug becomes a dead letter, never a crash."""
+    try:
+        return step()
+    except Rejected as exc:
+        rec = deadletter_record(key, raw, source, exc.reason, exc.detail, now)
+        return Result("deadletter", [rec], exc.reason)
+    except Exception as exc:  # a bug must not stop the stream: park the record, loudly
+        log.exception("internal error on %s[%s]@%s", source.topic, source.partition, source.offset)
+        detail = f"{type(exc).__name__}: {exc}"
+        rec = deadletter_record(key, raw, source, "internal_error", detail, now)
+        return Result("deadletter", [rec], "internal_error")
+
+
 class QuotePipeline:
     """``quotes.raw`` records to ``quotes.signals``, ``alerts`` and ``deadletter`` records."""
 
@@ -104,18 +120,7 @@ class QuotePipeline:
         keyed ``symbol|YYYY-MM-DD``, for claim checks."""
         now = self.clock()
         raw = value if value is not None else b""
-        try:
-            return self._process(key, raw, store, days, now)
-        except Rejected as exc:
-            rec = deadletter_record(key, raw, source, exc.reason, exc.detail, now)
-            return Result("deadletter", [rec], exc.reason)
-        except Exception as exc:  # a bug must not stop the stream: park the record, loudly
-            log.exception(
-                "internal error on %s[%s]@%s", source.topic, source.partition, source.offset
-            )
-            detail = f"{type(exc).__name__}: {exc}"
-            rec = deadletter_record(key, raw, source, "internal_error", detail, now)
-            return Result("deadletter", [rec], "internal_error")
+        return guarded(lambda: self._process(key, raw, store, days, now), key, raw, source, now)
 
     def _process(
         self, key: bytes | None, raw: bytes, store: StateStore, days: StateStore | None, now: int

@@ -82,3 +82,19 @@ def report(
     with REPORT.open("a") as fh:
         fh.write(line + "\n")
     return line
+
+
+def check_outputs(
+    scenario: str,
+    expected: dict[str, list[dict[str, Any]]],
+    signals: list[tuple[bytes | None, Any]],
+    alerts: list[tuple[bytes | None, Any]],
+    inputs: int,
+    kills: int,
+) -> None:
+    """Report the scenario's summary line, then assert nothing missing or duplicated."""
+    m_a, d_a = compare(expected["alerts"], [v for _, v in alerts], "alerts")
+    m_s, d_s = compare(expected["quotes.signals"], [v for _, v in signals], "quotes.signals")
+    report(scenario, inputs, kills, m_a + m_s, d_a + d_s, 0)
+    assert (m_a, d_a) == (0, 0), f"alerts: missing={m_a} duplicated={d_a}"
+    assert (m_s, d_s) == (0, 0), f"signals: missing={m_s} duplicated={d_s}"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.harness import FULL, compare, daily_bars, reference, report
+from tests.faults.harness import FULL, check_outputs, daily_bars, reference
 from tests.kafka_harness import Namespace, Worker, consume_until, produce
 
 pytestmark = pytest.mark.faults
@@ -47,8 +47,4 @@ async def test_sigkill_and_restart_loses_and_duplicates_nothing(
     finally:
         worker.stop()
     assert done == kills
-    m_a, d_a = compare(expected["alerts"], [v for _, v in alerts], "alerts")
-    m_s, d_s = compare(expected["quotes.signals"], [v for _, v in signals], "quotes.signals")
-    report("crash_restart", len(inputs), done, m_a + m_s, d_a + d_s, 0)
-    assert (m_a, d_a) == (0, 0), f"alerts: missing={m_a} duplicated={d_a}"
-    assert (m_s, d_s) == (0, 0), f"signals: missing={m_s} duplicated={d_s}"
+    check_outputs("crash_restart", expected, signals, alerts, len(inputs), done)
