@@ -42,10 +42,11 @@ setup: venv system-deps kafka-jars ## Everything the demo and the tests need
 demo: setup ## Start Kafka and a worker, replay HSTECH and HSI, print the alerts
 	$(BIN)/windvane demo
 
-test: setup ## Run every test (unit, agents, integration, e2e) against a broker it starts
-	$(BIN)/pytest $(PYTEST_ARGS)
+test: setup ## Run every test (unit, agents, integration, e2e, quick fault scenarios) against a broker it starts
+	-rm -f test-output/faults.txt
+	$(BIN)/pytest $(PYTEST_ARGS); status=$$?; cat test-output/faults.txt 2>/dev/null; exit $$status
 
-test-faults: setup ## Fault scenarios (SIGKILL/restart at scale; see issue notes), summary lines at the end
+test-faults: setup ## Fault scenarios at full size (SIGKILL/restart, rebalance, hostile input), summary lines at the end
 	-rm -f test-output/faults.txt
 	FAULTS_FULL=$${FAULTS_FULL:-1} $(BIN)/pytest -m faults -o timeout=3000 $(PYTEST_ARGS); status=$$?; \
 	cat test-output/faults.txt 2>/dev/null; exit $$status

@@ -1,13 +1,16 @@
-"""The Faust app: created here and nowhere else. Agents are thin: decode -> domain -> send."""
+"""The Faust app: created here and nowhere else. Agents are thin: decode -> domain -> send.
+
+The worker runs the article path as Faust agents (at-least-once; republications are
+recognised by content hash) and the quote path as :class:`streams.tasks.QuoteTasks`, a
+service of this app with its own consumer group and per-partition transactions."""
 
 from __future__ import annotations
 
 import logging
-import shutil
-import time
 from typing import Any
 
 import faust
+import mode
 from faust.sensors.prometheus import setup_prometheus_sensors
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
@@ -21,52 +24,27 @@ from streams.config import (
     ARTICLES_RAW,
     CLAIMS_BYSYMBOL,
     DEADLETTER,
-    QUOTES_RAW,
-    QUOTES_SIGNALS,
     TOPICS,
     Settings,
 )
 from streams.dashboard import PAGE, AlertBoard, series
-from streams.domain.alert_text import summary
 from streams.domain.articles.article import ArticleEnricher
 from streams.domain.instruments import Registry
-from streams.domain.quotes import QuoteEngine, SymbolState
+from streams.domain.quotes import QuoteEngine
 from streams.domain.rules import RuleBook
 from streams.domain.timeutil import utc_now_ms
 from streams.kafka_io import ensure_topics
 from streams.logs import use_json_on_existing_handlers
-from streams.pipeline import QuotePipeline, Result, SourceRecord
-from streams.transactions import (
-    SourcePartitionTransactions,
-    WholeEventConsumer,
-    drain_changelog,
-    whole_event,
-)
+from streams.pipeline import Result, SourceRecord
+from streams.tasks import QuoteTasks
 
 log = logging.getLogger("windvane")
 
 settings = Settings.from_env()
 DATA_DIR = settings.data_dir / settings.app_id
-CLEAN_SHUTDOWN = DATA_DIR / ".clean-shutdown"
-
-
-def _prepare_local_state() -> None:
-    """Under exactly-once, local stores left by a crash may hold writes of transactions that
-    were aborted; like Kafka Streams, wipe them and restore from the changelogs (which hold
-    committed writes only). A clean stop leaves a marker that spares the restore."""
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
-    dirty = [p for p in DATA_DIR.iterdir() if p != CLEAN_SHUTDOWN]
-    if settings.processing_guarantee == "exactly_once" and dirty and not CLEAN_SHUTDOWN.exists():
-        log.warning("unclean shutdown before: wiping %s, tables restore from changelogs", DATA_DIR)
-        shutil.rmtree(DATA_DIR)
-        DATA_DIR.mkdir(parents=True)
-    CLEAN_SHUTDOWN.unlink(missing_ok=True)
-
-
-_prepare_local_state()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 _declared = False
-exactly_once = settings.processing_guarantee == "exactly_once"
 
 
 class WindvaneApp(faust.App):
@@ -81,20 +59,9 @@ class WindvaneApp(faust.App):
         # Changelogs too, before the consumer subscribes: a table written before the consumer
         # knew its changelog failed Faust's partition check on a loaded machine.
         changelogs = [table.changelog_topic.get_topic_name() for table in self.tables.values()]
+        changelogs += quote_tasks.changelogs
         await ensure_topics(settings, TOPICS, compacted=changelogs)
         _declared = True
-
-    def _new_transport(self) -> Any:
-        transport = super()._new_transport()
-        transport.TransactionManager = SourcePartitionTransactions  # type: ignore[misc]
-        if settings.processing_guarantee == "exactly_once":
-            transport.Consumer = WholeEventConsumer  # type: ignore[misc]
-        return transport
-
-    async def on_shutdown(self) -> None:
-        """Called once every child service (tables and their stores) has stopped."""
-        await super().on_shutdown()
-        CLEAN_SHUTDOWN.touch()
 
 
 app = WindvaneApp(
@@ -104,7 +71,8 @@ app = WindvaneApp(
     datadir=str(DATA_DIR),  # stores are per app id
     topic_partitions=settings.partitions,
     topic_replication_factor=settings.replication_factor,
-    processing_guarantee=settings.processing_guarantee,
+    # the article agents; the quote path's guarantee is PROCESSING_GUARANTEE (streams.tasks)
+    processing_guarantee="at_least_once",
     web_host=settings.web_host,
     web_port=settings.web_port,
     web_in_thread=False,
@@ -136,29 +104,16 @@ def _topic(logical: str) -> Any:
     )
 
 
-quotes_raw = _topic(QUOTES_RAW)
 articles_raw = _topic(ARTICLES_RAW)
 articles_byhash = _topic(ARTICLES_BYHASH)
 claims_bysymbol = _topic(CLAIMS_BYSYMBOL)
 topics = {
-    QUOTES_SIGNALS: _topic(QUOTES_SIGNALS),
-    ALERTS: _topic(ALERTS),
     DEADLETTER: _topic(DEADLETTER),
     ARTICLES_ENRICHED: _topic(ARTICLES_ENRICHED),
     ARTICLES_CLAIMS: _topic(ARTICLES_CLAIMS),
     ARTICLES_BYHASH: articles_byhash,
     CLAIMS_BYSYMBOL: claims_bysymbol,
 }
-
-# Per-symbol quote state (serialized SymbolState), keyed like quotes.raw so that each
-# symbol's state lives in the partition its quotes arrive on; changelog-backed.
-quote_state = app.Table(
-    "quote-state",
-    default=None,
-    key_type=bytes,  # bytes in, bytes out: faust picks the raw codec from the type
-    value_type=bytes,
-    partitions=settings.partitions,
-)
 
 
 def _bytes_table(name: str, help_text: str) -> Any:
@@ -172,9 +127,6 @@ def _bytes_table(name: str, help_text: str) -> Any:
     )
 
 
-# Final signal of each symbol's trading days ("symbol|YYYY-MM-DD"), written by the quote
-# agent and read by the claim checker in the same partition (claims are keyed by symbol).
-quote_days = _bytes_table("quote-days", "final daily signals, for claim checks")
 # First article id per content hash (articles.byhash is keyed by the hash).
 article_hashes = _bytes_table("article-hashes", "first article id per content hash")
 
@@ -183,41 +135,28 @@ engine = QuoteEngine(
     rules=RuleBook.load(settings.rules_path),
     registry=registry,
 )
-pipeline = QuotePipeline(engine, clock=utc_now_ms)
 article_pipeline = ArticlePipeline(ArticleEnricher(registry), clock=utc_now_ms)
+quote_tasks = QuoteTasks(settings, engine, article_pipeline)
 
 
-@app.agent(quotes_raw)
-async def process_quotes(stream: faust.StreamT[bytes]) -> None:
-    """``quotes.raw`` -> ``quotes.signals`` + ``alerts`` (+ ``deadletter``)."""
-    source_topic = settings.topic(QUOTES_RAW)
-    timer = metrics.PROCESSING_SECONDS.labels(source_topic)
-    lag = metrics.PROCESSING_LAG.labels(source_topic)
-    async for event in stream.events():
-        started = time.perf_counter()
-        source = _source(source_topic, event)
-        async with whole_event(event, exactly_once):
-            result = pipeline.process(event.key, event.value, source, quote_state, quote_days)
-            await _publish(result, source)
-        for alert in result.alerts:
-            metrics.ALERTS.labels(alert["rule"], alert["direction"]).inc()
-            log.info(
-                "alert %s %s %s %s",
-                alert["id"][:12],
-                alert["symbol"],
-                alert["trading_day"],
-                summary(alert),
-            )
-        if result.event_ms is not None:
-            lag.observe(max(0.0, utc_now_ms() - result.event_ms) / 1000)
-        _consumer_lag(event)
-        timer.observe(time.perf_counter() - started)
+@app.service
+class QuotePath(mode.Service):
+    """``quotes.raw`` + ``claims.bysymbol`` -> ``quotes.signals``, ``alerts``,
+    ``articles.claims`` (+ ``deadletter``), in :class:`streams.tasks.QuoteTasks`."""
+
+    async def on_start(self) -> None:
+        await quote_tasks.start()
+
+    @mode.Service.task
+    async def _run(self) -> None:
+        await quote_tasks.run()
+
+    async def on_stop(self) -> None:
+        await quote_tasks.stop()
 
 
 async def _publish(result: Result, source: SourceRecord) -> None:
     """Count the outcome and send the records (the one place agents send from)."""
-    if exactly_once:
-        await drain_changelog(app)  # first, before anything else awaits
     if result.status == "duplicate":
         metrics.DUPLICATES.labels(source.topic).inc()
     elif result.status == "deadletter":
@@ -234,18 +173,6 @@ async def _publish(result: Result, source: SourceRecord) -> None:
         metrics.RECORDS_OUT.labels(settings.topic(record.topic)).inc()
 
 
-def _consumer_lag(event: Any) -> None:
-    """Records between this one and the partition's high watermark."""
-    message = event.message
-    try:
-        highwater = app.consumer.highwater(message.tp)
-    except Exception:  # not assigned any more (rebalance), or a test channel
-        return
-    if highwater is not None:
-        behind = max(0, highwater - message.offset - 1)
-        metrics.CONSUMER_LAG.labels(message.topic, str(message.partition)).set(behind)
-
-
 def _source(topic: str, event: Any) -> SourceRecord:
     message = event.message
     stamp = int(message.timestamp * 1000) if message.timestamp else None
@@ -258,8 +185,7 @@ async def route_articles(stream: faust.StreamT[bytes]) -> None:
     """``articles.raw`` -> ``articles.byhash`` (keyed by content hash) or ``deadletter``."""
     async for event in stream.events():
         source = _source(settings.topic(ARTICLES_RAW), event)
-        async with whole_event(event, exactly_once):
-            await _publish(article_pipeline.route(event.key, event.value, source), source)
+        await _publish(article_pipeline.route(event.key, event.value, source), source)
 
 
 @app.agent(articles_byhash)
@@ -267,20 +193,8 @@ async def enrich_articles(stream: faust.StreamT[bytes]) -> None:
     """``articles.byhash`` -> ``articles.enriched`` + claims (by symbol, or unknown at once)."""
     async for event in stream.events():
         source = _source(settings.topic(ARTICLES_BYHASH), event)
-        async with whole_event(event, exactly_once):
-            result = article_pipeline.enrich(event.key, event.value, source, article_hashes)
-            await _publish(result, source)
-
-
-@app.agent(claims_bysymbol)
-async def check_claims(stream: faust.StreamT[bytes]) -> None:
-    """``claims.bysymbol`` -> ``articles.claims``, against the symbol's day records."""
-    async for event in stream.events():
-        source = _source(settings.topic(CLAIMS_BYSYMBOL), event)
-        async with whole_event(event, exactly_once):
-            await _publish(
-                article_pipeline.check(event.key, event.value, source, quote_days), source
-            )
+        result = article_pipeline.enrich(event.key, event.value, source, article_hashes)
+        await _publish(result, source)
 
 
 board = AlertBoard()
@@ -340,9 +254,9 @@ async def series_api(web: Any, request: Any, symbol: str) -> Any:
         days = max(1, min(2000, int(request.query.get("days", "500"))))
     except ValueError:
         days = 500
-    raw = quote_state.get(symbol.encode())
-    last_day = SymbolState.from_bytes(raw, engine).last_final_day if raw else None
-    points = series(symbol, last_day, lambda key: quote_days.get(key.encode()), days)
+    state = quote_tasks.symbol_state(symbol.encode())
+    last_day = state.last_final_day if state else None
+    points = series(symbol, last_day, lambda key: quote_tasks.day(key.encode()), days)
     return web.json({"symbol": symbol, "points": points})
 
 
@@ -364,10 +278,13 @@ async def readyz(web: Any, request: Any) -> Any:
     assigned = len(app.consumer.assignment()) if app.consumer else 0
     recovery = getattr(app.tables, "recovery", None)
     recovering = recovery is None or not recovery.completed.is_set()
-    ready = assigned > 0 and not recovering and not app.rebalancing and _declared
+    quotes_ready = quote_tasks.ready
+    ready = assigned > 0 and not recovering and not app.rebalancing and _declared and quotes_ready
     body = {
         "ready": ready,
         "assigned_partitions": assigned,
+        "quote_tasks": sorted(quote_tasks.tasks),
+        "quote_tasks_restoring": quote_tasks.restoring,
         "recovering": recovering,
         "topics_declared": _declared,
     }

@@ -323,7 +323,7 @@ def offline_article_lines(
     from streams.config import ARTICLES_BYHASH, CLAIMS_BYSYMBOL
     from streams.domain.articles.article import ArticleEnricher
     from streams.domain.instruments import Registry
-    from streams.domain.quotes import QuoteEngine
+    from streams.domain.quotes import QuoteEngine, SymbolState
     from streams.domain.rules import RuleBook
     from streams.domain.timeutil import utc_now_ms
     from streams.pipeline import QuotePipeline, SourceRecord
@@ -333,7 +333,7 @@ def offline_article_lines(
     registry = Registry.load(settings.instruments_path)
     days: dict[bytes, bytes] = {}
     quotes = QuotePipeline(QuoteEngine(RuleBook.load(settings.rules_path), registry), utc_now_ms)
-    state: dict[bytes, bytes] = {}
+    state: dict[bytes, SymbolState] = {}
     for spec in quote_files:
         symbol, _, csv_path = spec.partition("=")
         if not csv_path:
@@ -364,7 +364,7 @@ def offline_quote_lines(
     path: Path, symbol: str | None, rules_path: Path | None
 ) -> Iterator[dict[str, Any]]:
     from streams.domain.instruments import Registry
-    from streams.domain.quotes import QuoteEngine
+    from streams.domain.quotes import QuoteEngine, SymbolState
     from streams.domain.rules import RuleBook
     from streams.domain.timeutil import utc_now_ms
     from streams.pipeline import QuotePipeline, SourceRecord
@@ -374,7 +374,7 @@ def offline_quote_lines(
     rules = rules_path or settings.rules_path
     engine = QuoteEngine(RuleBook.load(rules), Registry.load(settings.instruments_path))
     pipeline = QuotePipeline(engine, clock=utc_now_ms)
-    store: dict[bytes, bytes] = {}
+    store: dict[bytes, SymbolState] = {}
     for index, (key, value) in enumerate(quote_records(path, symbol)):
         source = SourceRecord(settings.topic(QUOTES_RAW), None, index)
         result = pipeline.process(key, value, source, store)

@@ -51,7 +51,7 @@ class Settings:
     topic_prefix: str = ""
     partitions: int = 8
     replication_factor: int = 1
-    processing_guarantee: str = "at_least_once"
+    processing_guarantee: str = "exactly_once"
     store: str = "rocksdb://"
     data_dir: Path = field(default_factory=lambda: Path(".windvane/worker"))
     web_host: str = "127.0.0.1"
@@ -65,7 +65,7 @@ class Settings:
     def from_env(cls) -> Settings:
         rules = os.environ.get("WINDVANE_RULES")
         instruments = os.environ.get("WINDVANE_INSTRUMENTS")
-        guarantee = _env("PROCESSING_GUARANTEE", "at_least_once")
+        guarantee = _env("PROCESSING_GUARANTEE", "exactly_once")
         if guarantee not in ("at_least_once", "exactly_once"):
             raise ValueError("PROCESSING_GUARANTEE must be at_least_once or exactly_once")
         return cls(

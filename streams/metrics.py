@@ -30,6 +30,11 @@ PROCESSING_LAG = Histogram(
     ["topic"],
     buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60, 300, 3600, 86400, 86400 * 30, 86400 * 365),
 )
+RESTORE_SECONDS = Histogram(
+    "windvane_restore_seconds",
+    "Time to restore tasks' state from their changelogs (once per assignment)",
+    buckets=(0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 300),
+)
 CONSUMER_LAG = Gauge(
     "windvane_consumer_lag_records",
     "Records behind the partition's high watermark, after the record just processed",

@@ -1,7 +1,7 @@
 """Raw record in, output records out: decode -> domain -> encode, with dead-lettering.
 
-Shared by the Faust agent and ``windvane offline`` so both give the same records. No
-Kafka or Faust imports: state comes through a :class:`StateStore` (a Faust table, a dict).
+Shared by the stream tasks (:mod:`streams.tasks`) and ``windvane offline`` so both give the
+same records. No Kafka or Faust imports: state lives in plain mappings the caller owns.
 """
 
 from __future__ import annotations
@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 MAX_DEADLETTER_ORIGINAL = 256 * 1024  # bytes of the original kept in a dead letter
 
 StateStore = MutableMapping[bytes, bytes]
+SymbolStore = MutableMapping[bytes, SymbolState]
+"""Live symbol states by symbol key. The caller persists them (the tasks encode each touched
+state once per commit, not once per record)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +116,7 @@ class QuotePipeline:
         key: bytes | None,
         value: bytes | None,
         source: SourceRecord,
-        store: StateStore,
+        store: SymbolStore,
         days: StateStore | None = None,
     ) -> Result:
         """One ``quotes.raw`` record. ``days`` (optional) receives each final day's signal,
@@ -123,7 +126,7 @@ class QuotePipeline:
         return guarded(lambda: self._process(key, raw, store, days, now), key, raw, source, now)
 
     def _process(
-        self, key: bytes | None, raw: bytes, store: StateStore, days: StateStore | None, now: int
+        self, key: bytes | None, raw: bytes, store: SymbolStore, days: StateStore | None, now: int
     ) -> Result:
         quote = decode_quote(raw)
         symbol_key = quote.symbol.encode("utf-8")
@@ -134,12 +137,11 @@ class QuotePipeline:
                 f"record key {shown!r} is not the symbol {quote.symbol!r}; "
                 "quotes.raw is keyed by symbol so each symbol's state lives in one partition",
             )
-        stored = store.get(symbol_key)
-        state = SymbolState.from_bytes(stored, self.engine) if stored is not None else None
-        state, outcome = self.engine.apply(state, quote, now)
+        # apply() raises Rejected before it changes anything, and changes the state in place
+        state, outcome = self.engine.apply(store.get(symbol_key), quote, now)
         if outcome.duplicate:
             return Result("duplicate")
-        store[symbol_key] = state.to_bytes()
+        store[symbol_key] = state
         result = Result("ok", event_ms=self.engine.event_time(quote))
         for em in outcome.emitted:
             topic = ALERTS if em.kind == "alert" else QUOTES_SIGNALS

@@ -6,9 +6,6 @@ import os
 
 os.environ["WINDVANE_STORE"] = "memory://"
 os.environ.setdefault("WINDVANE_DATA_DIR", "/tmp/windvane-agent-tests")
-# test_context has no broker, so no transactions: the agents' glue is tested at least once;
-# exactly-once is tested against the real broker (integration, faults).
-os.environ["PROCESSING_GUARANTEE"] = "at_least_once"
 
 
 import orjson
@@ -27,6 +24,5 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[tuple[bytes, object]
             captured[_name].append((key, orjson.loads(value)))
 
         monkeypatch.setattr(topic, "send", send)
-    for table in (app_module.quote_state, app_module.quote_days, app_module.article_hashes):
-        table.data.clear()
+    app_module.article_hashes.data.clear()
     return captured

@@ -12,7 +12,7 @@ import orjson
 
 from streams.config import QUOTES_RAW
 from streams.domain.instruments import Registry
-from streams.domain.quotes import QuoteEngine
+from streams.domain.quotes import QuoteEngine, SymbolState
 from streams.domain.rules import RuleBook
 from streams.pipeline import QuotePipeline, SourceRecord
 from tests.kafka_harness import REPO
@@ -44,7 +44,7 @@ def daily_bars(names: list[str], synthetic: int = 0, seed: int = 7) -> list[tupl
 def reference(inputs: list[tuple[bytes | None, bytes]]) -> dict[str, list[dict[str, Any]]]:
     """What the processor must publish, computed offline by the same domain code."""
     pipeline = QuotePipeline(QuoteEngine(RuleBook.default(), Registry.load(None)), clock=lambda: 0)
-    store: dict[bytes, bytes] = {}
+    store: dict[bytes, SymbolState] = {}
     out: dict[str, list[dict[str, Any]]] = {"quotes.signals": [], "alerts": [], "deadletter": []}
     for i, (key, value) in enumerate(inputs):
         for rec in pipeline.process(key, value, SourceRecord(QUOTES_RAW, None, i), store).records:
@@ -89,12 +89,16 @@ def check_outputs(
     expected: dict[str, list[dict[str, Any]]],
     signals: list[tuple[bytes | None, Any]],
     alerts: list[tuple[bytes | None, Any]],
+    dead: list[tuple[bytes | None, Any]],
     inputs: int,
     kills: int,
 ) -> None:
-    """Report the scenario's summary line, then assert nothing missing or duplicated."""
+    """Report the scenario's summary line, then assert nothing missing or duplicated on the
+    outputs and the dead letters the reference expects (none, for valid feeds)."""
     m_a, d_a = compare(expected["alerts"], [v for _, v in alerts], "alerts")
     m_s, d_s = compare(expected["quotes.signals"], [v for _, v in signals], "quotes.signals")
-    report(scenario, inputs, kills, m_a + m_s, d_a + d_s, 0)
+    m_d, d_d = compare(expected["deadletter"], [v for _, v in dead], "deadletter")
+    report(scenario, inputs, kills, m_a + m_s, d_a + d_s, len(dead))
     assert (m_a, d_a) == (0, 0), f"alerts: missing={m_a} duplicated={d_a}"
     assert (m_s, d_s) == (0, 0), f"signals: missing={m_s} duplicated={d_s}"
+    assert (m_d, d_d) == (0, 0), f"dead letters: missing={m_d} unexpected={d_d}"

@@ -1,7 +1,7 @@
-"""Crash and restart: the worker is killed with SIGKILL at random moments and restarted on
-its own local state each time; the ``alerts`` and ``quotes.signals`` topics, read with
-read_committed by an outside client, must equal the offline reference exactly: nothing
-missing, nothing duplicated (exactly-once, Kafka transactions through Faust)."""
+"""Crash and restart: while a feed is being produced, the worker is killed with SIGKILL at
+random moments and restarted each time; the ``alerts`` and ``quotes.signals`` topics, read
+with read_committed by an outside client, must equal the offline reference exactly: nothing
+missing, nothing duplicated (exactly-once: per-partition Kafka transactions)."""
 
 from __future__ import annotations
 
@@ -21,30 +21,46 @@ NAMES = ["HSTECH.csv", "HSI.csv", "CSI300.csv", "0700.HK.csv", "9988.HK.csv", "2
          "0179.HK.csv", "3690.HK.csv", "1810.HK.csv", "0981.HK.csv"]  # fmt: skip
 
 
+async def feed(ns: Namespace, inputs: list[tuple[bytes | None, bytes]], seconds: float) -> None:
+    """Produce ``inputs`` in order, spread over ``seconds``, as a live feed would."""
+    chunks = 40
+    size = -(-len(inputs) // chunks)
+    for start in range(0, len(inputs), size):
+        await produce(ns.bootstrap, ns.topic("quotes.raw"), inputs[start : start + size])
+        await asyncio.sleep(seconds / chunks)
+
+
 async def test_sigkill_and_restart_loses_and_duplicates_nothing(
     ns: Namespace, tmp_path: Path
 ) -> None:
-    names, synthetic, kills = (NAMES, 90, 6) if FULL else (NAMES[:3], 0, 3)
+    names, synthetic, kills, seconds = (NAMES, 90, 6, 60.0) if FULL else (NAMES[:4], 8, 5, 20.0)
     inputs = daily_bars(names, synthetic)
     expected = reference(inputs)
-    await produce(ns.bootstrap, ns.topic("quotes.raw"), inputs)
     rng = random.Random(20251017)
     data = tmp_path / "worker-data"
-    worker = Worker(ns, data, WINDVANE_SESSION_TIMEOUT="6").start()
+
+    def start() -> Worker:
+        return Worker(ns, data, WINDVANE_SESSION_TIMEOUT="6").start()
+
+    worker = await asyncio.to_thread(start)
+    feeding = asyncio.create_task(feed(ns, inputs, seconds))
     done = 0
     try:
         for _ in range(kills):
-            await asyncio.sleep(rng.uniform(1.0, 4.0))
+            await asyncio.sleep(rng.uniform(0.5, 2.0 * seconds / kills))
             worker.stop(signal.SIGKILL)
             done += 1
-            worker = Worker(ns, data, WINDVANE_SESSION_TIMEOUT="6").start()
+            worker = await asyncio.to_thread(start)
+        await feeding
         signals = await consume_until(
             ns.bootstrap, ns.topic("quotes.signals"), len(expected["quotes.signals"]), timeout=600
         )
         alerts = await consume_until(
             ns.bootstrap, ns.topic("alerts"), len(expected["alerts"]), timeout=60
         )
+        dead = await consume_until(ns.bootstrap, ns.topic("deadletter"), 0, timeout=5)
     finally:
+        feeding.cancel()
         worker.stop()
     assert done == kills
-    check_outputs("crash_restart", expected, signals, alerts, len(inputs), done)
+    check_outputs("crash_restart", expected, signals, alerts, dead, len(inputs), done)

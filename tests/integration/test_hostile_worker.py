@@ -17,7 +17,7 @@ from tests.hostile import bad_quote_values
 from tests.kafka_harness import Namespace, Worker, consume_until, produce
 from tests.reference import closes, shared_path
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
 
 @settings(max_examples=1, phases=[Phase.generate], deadline=None, database=None,

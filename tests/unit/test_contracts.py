@@ -11,7 +11,7 @@ import pytest
 
 from streams.config import ALERTS, DEADLETTER, QUOTES_SIGNALS
 from streams.contracts import SCHEMA_DIR, SCHEMA_NAMES
-from streams.domain.quotes import QuoteEngine
+from streams.domain.quotes import QuoteEngine, SymbolState
 from streams.domain.rules import RuleBook
 from streams.pipeline import QuotePipeline, SourceRecord
 from tests.reference import closes, shared_path
@@ -59,7 +59,7 @@ def test_every_output_record_matches_its_schema() -> None:
     pipeline = QuotePipeline(
         QuoteEngine(RuleBook.from_toml(ALL_RULES)), clock=lambda: 1_700_000_000_000
     )
-    store: dict[bytes, bytes] = {}
+    store: dict[bytes, SymbolState] = {}
     outputs: dict[str, list[dict]] = {QUOTES_SIGNALS: [], ALERTS: [], DEADLETTER: []}
     inputs = [
         orjson.dumps({"symbol": "HSTECH", "date": r.date, "close": r.close})

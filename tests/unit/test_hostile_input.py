@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from streams.article_pipeline import ArticlePipeline
 from streams.domain.articles.article import ArticleEnricher
 from streams.domain.instruments import Registry
-from streams.domain.quotes import QuoteEngine
+from streams.domain.quotes import QuoteEngine, SymbolState
 from streams.pipeline import QuotePipeline, SourceRecord
 from tests.hostile import bad_quote_values
 from tests.reference import closes, shared_path
@@ -27,7 +27,7 @@ GOOD = [
 
 def run(records: list[tuple[bytes | None, bytes]]) -> tuple[list[bytes], list[dict]]:
     pipeline = QuotePipeline(QuoteEngine(), clock=lambda: 0)
-    store: dict[bytes, bytes] = {}
+    store: dict[bytes, SymbolState] = {}
     outputs: list[bytes] = []
     dead: list[dict] = []
     for i, (key, value) in enumerate(records):

@@ -38,7 +38,7 @@ class Harness:
     def __init__(self, rules: str | None = None) -> None:
         book = RuleBook.from_toml(rules) if rules else RuleBook.default()
         self.pipeline = QuotePipeline(QuoteEngine(book), clock=lambda: 0)
-        self.store: dict[bytes, bytes] = {}
+        self.store: dict[bytes, SymbolState] = {}
         self.offset = 0
 
     def feed(self, value: bytes, key: bytes | str | None = "symbol"):
@@ -112,7 +112,7 @@ def test_late_tick_is_dead_lettered_and_state_is_untouched() -> None:
     h = Harness()
     h.feed(tick("X", "2025-01-02T10:00:00", 10.0))
     h.feed(tick("X", "2025-01-03T10:00:00", 11.0))
-    before = h.store[b"X"]
+    before = h.store[b"X"].to_bytes()
     r = h.feed(tick("X", "2025-01-02T15:00:00", 99.0))
     assert r.status == "deadletter" and r.reason == "late"
     dead = orjson.loads(r.records[0].value)
@@ -122,7 +122,7 @@ def test_late_tick_is_dead_lettered_and_state_is_untouched() -> None:
         "offset": h.offset,
         "timestamp": None,
     }
-    assert h.store[b"X"] == before
+    assert h.store[b"X"].to_bytes() == before
 
 
 def test_tick_for_a_day_closed_by_a_daily_bar_is_late() -> None:

@@ -1,0 +1,111 @@
+"""A quote task's batches, without a broker: outputs, changelog and restore, poison records.
+
+The broker-facing half (transactions, rebalances, SIGKILL) is tested in integration/ and
+faults/ against a real Kafka."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pytest
+from aiokafka import ConsumerRecord
+
+from streams.article_pipeline import ArticlePipeline
+from streams.domain.articles.article import ArticleEnricher
+from streams.domain.instruments import Registry
+from streams.domain.quotes import QuoteEngine, SymbolState
+from streams.domain.rules import RuleBook
+from streams.pipeline import QuotePipeline
+from streams.tasks import Task, TaskCorrupted
+from tests.reference import closes, ma_crossings, shared_path
+
+pytestmark = pytest.mark.unit
+
+TOPIC = "quotes.raw"
+
+
+def record(offset: int, value: bytes, key: bytes = b"HSTECH") -> ConsumerRecord[bytes, bytes]:
+    return ConsumerRecord(TOPIC, 3, offset, offset, 0, key, value, None, len(key), len(value), ())
+
+
+def new_task(engine: QuoteEngine) -> Task:
+    registry = Registry.load(None)
+    claims = ArticlePipeline(ArticleEnricher(registry), clock=lambda: 0)
+    return Task(3, QuotePipeline(engine, clock=lambda: 0), claims)
+
+
+def hstech() -> list[ConsumerRecord[bytes, bytes]]:
+    frame = closes(shared_path("quotes", "HSTECH.csv"))
+    return [
+        record(i, orjson.dumps({"symbol": "HSTECH", "date": r.date, "close": r.close}))
+        for i, r in enumerate(frame.itertuples())
+    ]
+
+
+def restored(engine: QuoteEngine, changelog: dict[bytes, bytes], days: dict[bytes, bytes]) -> Task:
+    task = new_task(engine)
+    for key, raw in changelog.items():
+        dict.__setitem__(task.state, key, SymbolState.from_bytes(raw, engine))
+    for key, raw in days.items():
+        dict.__setitem__(task.days, key, raw)
+    return task
+
+
+def alerts(records: list[Any]) -> list[tuple[str, str]]:
+    out = [orjson.loads(r.value) for r in records if r.topic == "alerts"]
+    return [(a["trading_day"], a["direction"]) for a in out]
+
+
+def test_batches_with_a_restore_between_give_the_reference_crossings() -> None:
+    engine = QuoteEngine(RuleBook.default())
+    records = hstech()
+    task = new_task(engine)
+    changelog: dict[bytes, bytes] = {}
+    days: dict[bytes, bytes] = {}
+    got: list[tuple[str, str]] = []
+    for start in range(0, len(records), 97):  # uneven batches; a restart after each
+        batch = task.process(records[start : start + 97], TOPIC)
+        states, day_entries = task.changelog()
+        assert [k for k, _ in states] == [b"HSTECH"]  # one entry per touched symbol
+        changelog.update(states)
+        days.update(day_entries)
+        assert batch.offsets == {(TOPIC, 3): min(start + 97, len(records))}
+        got += alerts(batch.records)
+        task = restored(engine, changelog, days)
+    frame = closes(shared_path("quotes", "HSTECH.csv"))
+    assert got == ma_crossings(frame, 60)
+    assert len(days) == len(records)
+    assert task.changelog() == ([], [])  # nothing dirty after a restore
+
+
+def test_a_bug_in_the_domain_corrupts_the_task_then_the_record_is_dead_lettered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    engine = QuoteEngine(RuleBook.default())
+    records = hstech()[:10]
+    real = engine.apply
+
+    def flaky(state: Any, quote: Any, now: int) -> Any:
+        if getattr(quote, "day", None) == records_date(records[4]):
+            raise ZeroDivisionError("boom")
+        return real(state, quote, now)
+
+    monkeypatch.setattr(engine, "apply", flaky)
+    task = new_task(engine)
+    with pytest.raises(TaskCorrupted) as caught:
+        task.process(records, TOPIC)
+    assert caught.value.poison == (TOPIC, 4)
+    task = new_task(engine)  # restored from an empty changelog
+    task.poison.add((TOPIC, 4))
+    batch = task.process(records, TOPIC)
+    dead = [orjson.loads(r.value) for r in batch.records if r.topic == "deadletter"]
+    assert [(d["reason"], d["source"]["offset"]) for d in dead] == [("internal_error", 4)]
+    signals = [r for r in batch.records if r.topic == "quotes.signals"]
+    assert len(signals) == 9
+
+
+def records_date(rec: ConsumerRecord[bytes, bytes]) -> Any:
+    import datetime as dt
+
+    return dt.date.fromisoformat(orjson.loads(rec.value)["date"])
