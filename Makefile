@@ -62,8 +62,8 @@ bench: bench-articles bench-quotes ## All benchmarks (figures and ratios in benc
 bench-articles: venv ## Article extraction: windvane vs quantulum3, speed ratio and F1
 	$(BIN)/python bench/articles.py
 
-bench-quotes: setup ## Quote path: windvane worker vs the raw aiokafka pipe (ratio), same broker and run
-	$(BIN)/python bench/quotes.py --eos $(BENCH_ARGS)
+bench-quotes: setup ## Quote path: windvane vs raw pipe, Quix Streams, Kafka Streams (BENCH_ARGS="--records 100000")
+	$(BIN)/python bench/quotes.py $(BENCH_ARGS)
 
 lint: venv ## ruff lint and format check
 	$(BIN)/ruff check streams tests bench

@@ -1,192 +1,575 @@
-"""Quote-path throughput against the raw Kafka pipe, on the same broker in the same run.
+"""The quote path against the raw Kafka pipe, Quix Streams and Kafka Streams: same workload,
+same broker, same run. A benchmark, not a test: figures go to bench/out/quotes.json.
 
 Workload: N daily bars over S symbols made from the real series in ../shared/data/quotes by
-scaling (fixed seed), preloaded into ``quotes.raw`` (8 partitions). Contenders:
+scaling (fixed seed), preloaded into each contender's own ``quotes.raw`` (8 partitions).
+Every contender runs as its own process, one at a time, from the beginning of its input:
 
-1. raw pipe: an aiokafka consumer that reads ``quotes.raw`` and produces every record
-   unchanged to an output topic: the ceiling for a Python consumer on this machine;
-2. windvane: a ``windvane worker`` process (at-least-once, and exactly-once with --eos).
+1. ``raw_pipe``: an aiokafka consumer re-producing every record unchanged (the ceiling);
+2. ``windvane_alos`` / ``windvane_eos``: ``windvane worker`` at-least-once / exactly-once;
+3. ``quix_alos`` / ``quix_eos``: the same topology in Quix Streams (bench/contenders/quix_app.py);
+4. ``kstreams_alos`` / ``kstreams_eos``: the same topology in Kafka Streams (bench/kstreams/).
+   (``--before REV`` adds ``windvane_before``: the worker of git revision REV.)
 
-Throughput = records / seconds from the first to the last output record. Reported with the
-ratio windvane / raw pipe. (Quix Streams and Kafka Streams, issue 6, are not here yet.)
+Per contender:
+* throughput: N / (last - first output append time); output topics use LogAppendTime, so
+  the broker's clock times them, not the harness's polling;
+* latency: once caught up, live bars are produced at ``--rate`` records/s for
+  ``--live-seconds``; latency = from the send to the signal's arrival at a read_committed
+  consumer (p50, p99);
+* peak RSS of the contender's process (VmHWM);
+* agreement: its alerts (symbol, day, direction) against a pandas reference computed here
+  (``tests.reference.ma_crossings``, independent of every contender).
 
-    .venv/bin/python bench/quotes.py [--records 100000] [--symbols 100] [--eos]
+    .venv/bin/python bench/quotes.py [--records 1000000] [--symbols 1000] [--only a,b]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
 import random
 import signal
+import statistics
 import subprocess
 import sys
 import time
 import uuid
-from datetime import UTC, datetime
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import orjson
+import pandas as pd
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from streams.kafka_local import LocalBroker, free_port  # noqa: E402
-from tests.reference import QUOTES, closes  # noqa: E402
+from tests.reference import QUOTES, closes, ma_crossings  # noqa: E402
 
 NAMES = ["HSTECH.csv", "HSI.csv", "CSI300.csv", "0700.HK.csv", "9988.HK.csv"]
+PARTITIONS = 8
+VENV_BIN = Path(sys.executable).parent
+KSTREAMS = REPO / "bench" / "kstreams"
+WORK = REPO / ".windvane" / "bench-work"
+
+Bars = list[tuple[str, str, float]]  # (day, symbol, close)
 
 
-def workload(records: int, symbols: int, seed: int = 7) -> list[tuple[bytes, bytes]]:
+# -- workload and reference ---------------------------------------------------------------
+
+
+def workload(records: int, symbols: int, seed: int = 7) -> Bars:
+    """``records`` daily bars over ``symbols`` symbols, by date then symbol."""
     rng = random.Random(seed)
     bases = [
         list(zip(f["date"], f["close"], strict=True)) for f in (closes(QUOTES / n) for n in NAMES)
     ]
-    per_symbol = max(1, records // symbols)
-    rows: list[tuple[str, str, float]] = []
+    per_symbol = max(1, -(-records // symbols))
+    rows: Bars = []
     for s in range(symbols):
         base = bases[s % len(bases)]
         factor = rng.uniform(0.2, 5.0)
-        for day, close in base[-per_symbol:]:
-            rows.append((day, f"SYM{s:04d}", round(close * factor, 4)))
+        shift = rng.randrange(0, max(1, len(base) - per_symbol))
+        for day, close in base[shift : shift + per_symbol]:
+            rows.append((day, f"SYM{s:05d}", round(close * factor, 4)))
     rows.sort()
+    return rows[:records]
+
+
+def live_bars(history: Bars, count: int, seed: int = 11) -> Bars:
+    """Bars after the history (one new weekday per round over every symbol), a random walk."""
+    rng = random.Random(seed)
+    last: dict[str, float] = {}
+    for _, sym, close in history:
+        last[sym] = close
+    symbols = sorted(last)
+    out: Bars = []
+    day = date(2031, 1, 1)
+    while len(out) < count:
+        day += timedelta(days=1)
+        if day.weekday() >= 5:
+            continue
+        for sym in symbols:
+            last[sym] = round(last[sym] * (1 + rng.gauss(0, 0.02)), 4)
+            out.append((day.isoformat(), sym, last[sym]))
+    return out[:count]
+
+
+def encode(rows: Bars) -> list[tuple[bytes, bytes]]:
     return [
-        (sym.encode(), orjson.dumps({"symbol": sym, "date": d, "close": c}))
-        for d, sym, c in rows[:records]
+        (sym.encode(), orjson.dumps({"symbol": sym, "date": d, "close": c})) for d, sym, c in rows
     ]
 
 
-async def create(bootstrap: str, topics: list[str]) -> None:
+def reference_alerts(rows: Bars) -> set[tuple[str, str, str]]:
+    frame = pd.DataFrame(rows, columns=["date", "symbol", "close"])
+    out: set[tuple[str, str, str]] = set()
+    for sym, group in frame.groupby("symbol", sort=False):
+        for day, direction in ma_crossings(group.reset_index(drop=True), 60):
+            out.add((str(sym), day, direction))
+    return out
+
+
+# -- Kafka helpers ------------------------------------------------------------------------
+
+
+async def create_topics(bootstrap: str, inputs: list[str], outputs: list[str]) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        await admin.create_topics([NewTopic(t, 8, 1) for t in topics])
+        log_append = {"message.timestamp.type": "LogAppendTime"}
+        topics = [NewTopic(t, PARTITIONS, 1) for t in inputs]
+        topics += [NewTopic(t, PARTITIONS, 1, topic_configs=log_append) for t in outputs]
+        with contextlib.suppress(TopicAlreadyExistsError):
+            await admin.create_topics(topics)
     finally:
         await admin.close()
 
 
-async def preload(bootstrap: str, topic: str, data: list[tuple[bytes, bytes]]) -> None:
+async def produce(bootstrap: str, topic: str, data: list[tuple[bytes, bytes]]) -> None:
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap, acks="all", linger_ms=20, max_batch_size=512 * 1024
     )
     await producer.start()
     try:
-        batch = [await producer.send(topic, value=v, key=k) for k, v in data]
-        await asyncio.gather(*batch)
+        futures = [await producer.send(topic, value=v, key=k) for k, v in data]
+        await asyncio.gather(*futures)
     finally:
         await producer.stop()
+
+
+async def committed_count(bootstrap: str, topic: str) -> int:
+    """Records (not offsets: transaction markers take offsets too) up to the end, read
+    read_committed: only used once the end offsets say the contender is done."""
+    total, _, _ = await read_all(bootstrap, topic, None)
+    return total
 
 
 async def end_offsets(bootstrap: str, topic: str) -> int:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
     await consumer.start()
     try:
-        tps = [TopicPartition(topic, p) for p in range(8)]
+        tps = [TopicPartition(topic, p) for p in range(PARTITIONS)]
         return sum((await consumer.end_offsets(tps)).values())
     finally:
         await consumer.stop()
 
 
-async def raw_pipe(bootstrap: str, source: str, sink: str, n: int) -> float:
-    consumer = AIOKafkaConsumer(source, bootstrap_servers=bootstrap, group_id=f"raw-{uuid.uuid4().hex[:6]}",
-                                auto_offset_reset="earliest", enable_auto_commit=True, max_partition_fetch_bytes=4 << 20)  # fmt: skip
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks=1, linger_ms=5, max_batch_size=512 * 1024
+async def read_all(
+    bootstrap: str, topic: str, keep: Callable[[bytes], Any] | None
+) -> tuple[int, list[Any], tuple[int, int]]:
+    """(count, kept values, (first, last) timestamps) of a topic, read_committed to its end."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        isolation_level="read_committed",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_partition_fetch_bytes=8 << 20,
     )
     await consumer.start()
-    await producer.start()
-    done, first = 0, None
+    count, kept, first, last = 0, [], 2**63, 0
     try:
-        while done < n:
-            batch = await consumer.getmany(timeout_ms=500, max_records=5000)
-            futures = []
+        tps = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+        consumer.assign(tps)
+        ends = await consumer.end_offsets(tps)
+        for tp in tps:
+            consumer.seek(tp, 0)
+        pending = {tp for tp in tps if ends[tp] > 0}
+        while pending:
+            batch = await consumer.getmany(*pending, timeout_ms=1000, max_records=50_000)
             for records in batch.values():
                 for r in records:
-                    futures.append(await producer.send(sink, value=r.value, key=r.key))
-            if futures:
-                first = first or time.perf_counter()
-                await asyncio.gather(*futures)
-                done += len(futures)
-        return n / (time.perf_counter() - (first or time.perf_counter()))
+                    count += 1
+                    first, last = min(first, r.timestamp), max(last, r.timestamp)
+                    if keep is not None:
+                        kept.append(keep(r.value))
+            for tp in list(pending):
+                if await consumer.position(tp) >= ends[tp]:
+                    pending.discard(tp)
     finally:
         await consumer.stop()
-        await producer.stop()
+    return count, kept, (first, last)
 
 
-async def windvane(bootstrap: str, prefix: str, n: int, guarantee: str, tmp: Path) -> float:
-    port = free_port()
-    env = dict(os.environ, KAFKA_BOOTSTRAP_SERVERS=bootstrap, WINDVANE_TOPIC_PREFIX=prefix,
-               WINDVANE_APP_ID=f"{prefix}{guarantee}", WINDVANE_WEB_PORT=str(port),
-               WINDVANE_DATA_DIR=str(tmp / guarantee), PROCESSING_GUARANTEE=guarantee)  # fmt: skip
-    out_topic = f"{prefix}quotes.signals"
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "windvane"), "worker", "-l", "warn"], env=env,
-                            stdout=(tmp / f"worker-{guarantee}.log").open("wb"), stderr=subprocess.STDOUT,
-                            start_new_session=True)  # fmt: skip
+# -- contenders ---------------------------------------------------------------------------
+
+
+@dataclass
+class Contender:
+    name: str
+    prefix: str
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    computes: bool = True  # False: the raw pipe (no alerts)
+
+    @property
+    def input(self) -> str:
+        return self.prefix + "quotes.raw"
+
+    @property
+    def signals(self) -> str:
+        return self.prefix + "quotes.signals"
+
+    @property
+    def alerts(self) -> str:
+        return self.prefix + "alerts"
+
+
+def contenders(bootstrap: str, run: str, before: Path | None) -> list[Contender]:
+    py = str(VENV_BIN / "python")
+    java_cp = (
+        f"{KSTREAMS / 'target' / 'windvane-bench-kstreams-1.jar'}:{KSTREAMS / 'target' / 'lib'}/*"
+    )
+    out: list[Contender] = []
+
+    def ns(name: str) -> str:
+        return f"{run}.{name}."
+
+    p = ns("raw_pipe")
+    out.append(
+        Contender(
+            "raw_pipe",
+            p,
+            [
+                py,
+                str(REPO / "bench/contenders/raw_pipe.py"),
+                bootstrap,
+                p + "quotes.raw",
+                p + "quotes.signals",
+                p + "group",
+            ],
+            computes=False,
+        )
+    )
+    for name, guarantee in (("windvane_alos", "at_least_once"), ("windvane_eos", "exactly_once")):
+        p = ns(name)
+        out.append(
+            Contender(
+                name,
+                p,
+                [str(VENV_BIN / "windvane"), "worker", "-l", "warn"],
+                _windvane_env(bootstrap, p, guarantee),
+            )
+        )
+    if before is not None:
+        p = ns("windvane_before")
+        env = _windvane_env(bootstrap, p, "at_least_once") | {"PYTHONPATH": str(before)}
+        out.append(
+            Contender("windvane_before", p, [py, "-m", "streams.cli", "worker", "-l", "warn"], env)
+        )
+    for name, guarantee in (("quix_alos", "at-least-once"), ("quix_eos", "exactly-once")):
+        p = ns(name)
+        out.append(
+            Contender(
+                name,
+                p,
+                [
+                    py,
+                    str(REPO / "bench/contenders/quix_app.py"),
+                    bootstrap,
+                    p + "quotes.raw",
+                    p + "quotes.signals",
+                    p + "alerts",
+                    p + "group",
+                    guarantee,
+                    str(WORK / p),
+                ],
+            )
+        )
+    for name, guarantee in (
+        ("kstreams_alos", "at_least_once"),
+        ("kstreams_eos", "exactly_once_v2"),
+    ):
+        p = ns(name)
+        out.append(
+            Contender(
+                name,
+                p,
+                [
+                    "java",
+                    "-Xmx1g",
+                    "-cp",
+                    java_cp,
+                    "windvane.bench.QuoteTopology",
+                    bootstrap,
+                    p + "quotes.raw",
+                    p + "quotes.signals",
+                    p + "alerts",
+                    p.replace(".", "-") + "app",
+                    guarantee,
+                    str(WORK / p),
+                ],
+            )
+        )
+    return out
+
+
+def _windvane_env(bootstrap: str, prefix: str, guarantee: str) -> dict[str, str]:
+    return {
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "WINDVANE_TOPIC_PREFIX": prefix,
+        "WINDVANE_APP_ID": prefix.rstrip(".").replace(".", "-"),
+        "WINDVANE_WEB_PORT": str(free_port()),
+        "WINDVANE_DATA_DIR": str(WORK / prefix),
+        "PROCESSING_GUARANTEE": guarantee,
+    }
+
+
+def peak_rss_mib(pid: int) -> float | None:
     try:
-        first = None
-        start_count = 0
-        deadline = time.monotonic() + 3600
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"worker exited; see {tmp / f'worker-{guarantee}.log'}")
-            try:
-                count = await asyncio.wait_for(end_offsets(bootstrap, out_topic), 10)
-            except Exception:  # the worker has not created its topics yet
-                count = 0
-            if count > start_count and first is None:
-                first, start_count = time.perf_counter(), count
-            if count >= n:
-                return (n - start_count) / (time.perf_counter() - first) if first else 0.0
-            await asyncio.sleep(0.2)
-        raise RuntimeError("windvane did not finish")
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+async def wait_for_output(
+    bootstrap: str, topic: str, n: int, proc: subprocess.Popen[bytes], log: Path, timeout: float
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"contender exited {proc.returncode}; see {log}")
+        with contextlib.suppress(Exception):
+            if (
+                await end_offsets(bootstrap, topic) >= n
+                and await committed_count(bootstrap, topic) >= n
+            ):
+                return
+        await asyncio.sleep(1.0)
+    raise RuntimeError(f"no {n} outputs on {topic} in {timeout:.0f}s; see {log}")
+
+
+async def latency(
+    bootstrap: str, c: Contender, live: list[tuple[bytes, bytes]], rate: float
+) -> dict[str, float]:
+    """Produce ``live`` at ``rate``/s; time each bar's signal at a read_committed consumer."""
+    sent: dict[tuple[str, str], float] = {}
+    seen: dict[tuple[str, str], float] = {}
+    consumer = AIOKafkaConsumer(
+        c.signals,
+        bootstrap_servers=bootstrap,
+        isolation_level="read_committed",
+        auto_offset_reset="latest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    await consumer.seek_to_end()
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=0)
+    await producer.start()
+
+    async def read() -> None:
+        while len(seen) < len(live):
+            batch = await consumer.getmany(timeout_ms=200)
+            now = time.perf_counter()
+            for records in batch.values():
+                for r in records:
+                    v = orjson.loads(r.value)
+                    day = v.get("trading_day") or v["date"]  # the raw pipe echoes its input
+                    seen.setdefault((v["symbol"], day), now)
+
+    reader = asyncio.create_task(read())
+    try:
+        start = time.perf_counter()
+        for i, (key, value) in enumerate(live):
+            due = start + i / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            bar = orjson.loads(value)
+            sent[(bar["symbol"], bar["date"])] = time.perf_counter()
+            await producer.send(c.input, value=value, key=key)
+        await producer.flush()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(reader, 120)
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(60)
+        reader.cancel()
+        await producer.stop()
+        await consumer.stop()
+    lat = sorted((seen[k] - t) * 1000 for k, t in sent.items() if k in seen)
+    if not lat:
+        return {"received": 0}
+    return {
+        "rate": rate,
+        "sent": len(sent),
+        "received": len(lat),
+        "p50_ms": statistics.median(lat),
+        "p99_ms": lat[min(len(lat) - 1, int(len(lat) * 0.99))],
+    }
+
+
+async def run_one(
+    bootstrap: str,
+    c: Contender,
+    data: list[tuple[bytes, bytes]],
+    live: list[tuple[bytes, bytes]],
+    rate: float,
+    expected: set[tuple[str, str, str]],
+) -> dict[str, Any]:
+    n = len(data)
+    outputs = [c.signals] + ([c.alerts] if c.computes else [])
+    await create_topics(bootstrap, [c.input], outputs)
+    await produce(bootstrap, c.input, data)
+    log = WORK / f"{c.name}.log"
+    env = dict(os.environ, **c.env)
+    proc = subprocess.Popen(
+        c.argv,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        cwd=REPO,
+        start_new_session=True,
+    )
+    result: dict[str, Any] = {}
+    try:
+        await wait_for_output(bootstrap, c.signals, n, proc, log, timeout=7200)
+        count, _, (first, last) = await read_all(bootstrap, c.signals, None)
+        result["outputs"] = count
+        result["records_per_second"] = n / max(1e-3, (last - first) / 1000)
+        if c.computes:
+            _, alerts, _ = await read_all(bootstrap, c.alerts, orjson.loads)
+            got = {(a["symbol"], a["trading_day"], a["direction"]) for a in alerts}
+            result["alerts"] = len(alerts)
+            result["alerts_missing"] = len(expected - got)
+            result["alerts_extra"] = len(got - expected)
+            result["alerts_duplicated"] = len(alerts) - len(got)
+            result["agrees"] = got == expected and len(alerts) == len(got)
+        result["latency"] = await latency(bootstrap, c, live, rate)
+        result["peak_rss_mib"] = peak_rss_mib(proc.pid)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+    return result
+
+
+def ensure_kstreams() -> None:
+    jar = KSTREAMS / "target" / "windvane-bench-kstreams-1.jar"
+    if not jar.exists():
+        subprocess.run(["mvn", "-q", "-f", str(KSTREAMS / "pom.xml"), "package"], check=True)
+
+
+def worktree(rev: str) -> Path:
+    path = REPO / ".windvane" / "bench-before"
+    if path.exists():
+        subprocess.run(
+            ["git", "-C", str(REPO), "worktree", "remove", "--force", str(path)], check=False
+        )
+    subprocess.run(
+        ["git", "-C", str(REPO), "worktree", "add", "--detach", str(path), rev],
+        check=True,
+        capture_output=True,
+    )
+    return path
 
 
 async def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--records", type=int, default=100_000)
-    ap.add_argument("--symbols", type=int, default=100)
-    ap.add_argument("--eos", action="store_true", help="also run windvane with exactly-once")
+    ap.add_argument("--records", type=int, default=1_000_000)
+    ap.add_argument("--symbols", type=int, default=1_000)
+    ap.add_argument("--rate", type=float, default=2000.0, help="live records/s for latency")
+    ap.add_argument("--live-seconds", type=float, default=20.0)
+    ap.add_argument("--only", default="", help="comma-separated contender names")
+    ap.add_argument("--before", default="", help="git revision: also run its worker")
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "out" / "quotes.json")
     args = ap.parse_args()
+    WORK.mkdir(parents=True, exist_ok=True)
+    ensure_kstreams()
     broker = LocalBroker(home=REPO / ".windvane" / "bench-kafka", port=29092, controller_port=29093)
     broker.up()
     bootstrap = broker.bootstrap
-    prefix = f"b{uuid.uuid4().hex[:6]}."
-    data = workload(args.records, args.symbols)
-    n = len(data)
-    await create(bootstrap, [f"{prefix}quotes.raw", f"{prefix}raw.out"])
-    await preload(bootstrap, f"{prefix}quotes.raw", data)
-    tmp = REPO / ".windvane" / "bench-work"
-    tmp.mkdir(parents=True, exist_ok=True)
-    results = {"raw_pipe": await raw_pipe(bootstrap, f"{prefix}quotes.raw", f"{prefix}raw.out", n)}
-    results["windvane_at_least_once"] = await windvane(bootstrap, prefix, n, "at_least_once", tmp)
-    if args.eos:
-        results["windvane_exactly_once"] = await windvane(
-            bootstrap, prefix + "e.", n, "exactly_once", tmp
-        )
-    report = {
-        "when": datetime.now(tz=UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        "command": " ".join(["bench/quotes.py", *sys.argv[1:]]),
-        "records": n,
-        "symbols": args.symbols,
-        "records_per_second": results,
-        "ratio_vs_raw_pipe": {k: v / results["raw_pipe"] for k, v in results.items()},
-    }
+    rows = workload(args.records, args.symbols)
+    data = encode(rows)
+    live = encode(live_bars(rows, int(args.rate * args.live_seconds)))
+    expected = reference_alerts(rows)
+    run = f"b{uuid.uuid4().hex[:6]}"
+    before = worktree(args.before) if args.before else None
+    chosen = [
+        c
+        for c in contenders(bootstrap, run, before)
+        if not args.only or c.name in args.only.split(",")
+    ]
+    results: dict[str, dict[str, Any]] = {}
+    for c in chosen:
+        print(f"{c.name}: running on {len(data)} records ...", flush=True)
+        results[c.name] = await run_one(bootstrap, c, data, live, args.rate, expected)
+        print(f"{c.name}: {json.dumps(results[c.name])}", flush=True)
+    report = summarise(args, rows, expected, results)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))
-    print(f"{n} daily bars over {args.symbols} symbols, 8 partitions")
-    for name, rate in results.items():
-        print(f"  {name:<26} {rate:>10.0f} records/s   {rate / results['raw_pipe']:.3f} x raw pipe")
-    print(f"wrote {args.out}")
+    print(table(report))
+    (args.out.with_suffix(".md")).write_text(table(report) + "\n")
+    print(f"wrote {args.out} and {args.out.with_suffix('.md')}")
+
+
+def summarise(
+    args: argparse.Namespace, rows: Bars, expected: set[Any], results: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    rate = {k: v["records_per_second"] for k, v in results.items()}
+    ratios: dict[str, dict[str, float]] = {}
+    for name in rate:
+        ratios[name] = {f"vs_{other}": rate[name] / rate[other] for other in rate if other != name}
+    return {
+        "when": datetime.now(tz=UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "command": " ".join([".venv/bin/python", "bench/quotes.py", *sys.argv[1:]]),
+        "records": len(rows),
+        "symbols": args.symbols,
+        "reference_alerts": len(expected),
+        "contenders": results,
+        "ratios": ratios,
+    }
+
+
+def table(report: dict[str, Any]) -> str:
+    res = report["contenders"]
+    raw = res.get("raw_pipe", {}).get("records_per_second")
+    lines = [
+        f"{report['records']:,} daily bars over {report['symbols']:,} symbols, 8 partitions, "
+        f"{report['machine']['cpus']} CPUs, {report['when']} (`{report['command']}`)",
+        "",
+        "| contender | records/s | x raw pipe | p50 ms | p99 ms | peak RSS MiB | alerts agree |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for name, r in res.items():
+        lat = r.get("latency", {})
+        agree = (
+            "n/a"
+            if "agrees" not in r
+            else (
+                "yes"
+                if r["agrees"]
+                else f"NO (missing {r['alerts_missing']}, extra {r['alerts_extra']}, dup {r['alerts_duplicated']})"
+            )
+        )
+        ratio = f"{r['records_per_second'] / raw:.3f}" if raw else "-"
+        p50 = f"{lat['p50_ms']:.0f}" if "p50_ms" in lat else "-"
+        p99 = f"{lat['p99_ms']:.0f}" if "p99_ms" in lat else "-"
+        rss = f"{r['peak_rss_mib']:.0f}" if r.get("peak_rss_mib") else "-"
+        lines.append(
+            f"| {name} | {r['records_per_second']:,.0f} | {ratio} | {p50} | {p99} | {rss} | {agree} |"
+        )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -150,7 +150,9 @@ class QuotePipeline:
             if em.kind == "alert":
                 result.alerts.append(em.value)
             elif days is not None and em.value["final"]:
-                days[day_key(em.key, em.value["trading_day"])] = encoded
+                # a copy of exactly its length: orjson's result keeps its ~8 KiB working
+                # buffer as capacity, 12x the size of a day record kept for months
+                days[day_key(em.key, em.value["trading_day"])] = bytes(memoryview(encoded))
         return result
 
 

@@ -146,10 +146,26 @@ class Task:
         return states, days
 
 
+class _TopicMetrics:
+    """The labelled metric children of one input topic, looked up once (hot path)."""
+
+    def __init__(self, topic: str) -> None:
+        self.records_in = metrics.RECORDS_IN.labels(topic)
+        self.duplicates = metrics.DUPLICATES.labels(topic)
+        self.lag = metrics.PROCESSING_LAG.labels(topic)
+        self.seconds = metrics.PROCESSING_SECONDS.labels(topic)
+
+
+_TOPIC_METRICS: dict[str, _TopicMetrics] = {}
+
+
 def _count(result: Result, source: SourceRecord, started: float) -> None:
-    metrics.RECORDS_IN.labels(source.topic).inc()
+    m = _TOPIC_METRICS.get(source.topic)
+    if m is None:
+        m = _TOPIC_METRICS[source.topic] = _TopicMetrics(source.topic)
+    m.records_in.inc()
     if result.status == "duplicate":
-        metrics.DUPLICATES.labels(source.topic).inc()
+        m.duplicates.inc()
     elif result.status == "deadletter":
         metrics.DEADLETTERS.labels(result.reason).inc()
         log.warning(
@@ -160,9 +176,8 @@ def _count(result: Result, source: SourceRecord, started: float) -> None:
             source.offset,
         )
     if result.event_ms is not None:
-        lag = max(0.0, utc_now_ms() - result.event_ms) / 1000
-        metrics.PROCESSING_LAG.labels(source.topic).observe(lag)
-    metrics.PROCESSING_SECONDS.labels(source.topic).observe(time.perf_counter() - started)
+        m.lag.observe(max(0.0, utc_now_ms() - result.event_ms) / 1000)
+    m.seconds.observe(time.perf_counter() - started)
 
 
 class QuoteTasks(ConsumerRebalanceListener):
@@ -257,15 +272,24 @@ class QuoteTasks(ConsumerRebalanceListener):
                 by_task: dict[int, list[ConsumerRecord[bytes, bytes]]] = defaultdict(list)
                 for tp, records in fetched.items():
                     by_task[tp.partition] += records
-                for partition, records in by_task.items():
-                    task = self.tasks.get(partition)
-                    if task is not None:
-                        await self._run_batch(task, records)
+                # tasks commit concurrently: under exactly-once each has its own producer and
+                # transaction; under at-least-once one offset commit follows all their sends
+                runs = [
+                    self._run_batch(self.tasks[partition], records)
+                    for partition, records in by_task.items()
+                    if partition in self.tasks
+                ]
+                done = [offsets for offsets in await asyncio.gather(*runs) if offsets]
+                if done and not self.exactly_once:
+                    await consumer.commit({tp: o for offsets in done for tp, o in offsets.items()})
                 self._observe_lag(fetched)
 
     # -- one batch -------------------------------------------------------------------------
 
-    async def _run_batch(self, task: Task, records: list[ConsumerRecord[bytes, bytes]]) -> None:
+    async def _run_batch(
+        self, task: Task, records: list[ConsumerRecord[bytes, bytes]]
+    ) -> dict[TopicPartition, int] | None:
+        """Process and commit one task's records; the offsets it committed, or None."""
         # aiokafka can hand out a range again after a seek to where it was already reading
         # (seen on resumed tasks); the task knows what it has committed: skip what is below
         done = task.committed
@@ -273,7 +297,7 @@ class QuoteTasks(ConsumerRebalanceListener):
             r for r in records if r.offset >= done.get(TopicPartition(r.topic, r.partition), 0)
         ]
         if not records:
-            return
+            return None
         # two topics: each in offset order, interleaved by timestamp (a stable merge)
         quotes = [r for r in records if r.topic == self.quotes_topic]
         claims = [r for r in records if r.topic != self.quotes_topic]
@@ -289,11 +313,11 @@ class QuoteTasks(ConsumerRebalanceListener):
             if exc.poison is not None:
                 task.poison.add(exc.poison)
             await self._reset(task)
-            return
+            return None
         except Exception:
             log.exception("task %s: commit failed; restoring it from the changelog", task.partition)
             await self._reset(task)
-            return
+            return None
         for alert in batch.alerts:
             metrics.ALERTS.labels(alert["rule"], alert["direction"]).inc()
             log.info(
@@ -303,6 +327,7 @@ class QuoteTasks(ConsumerRebalanceListener):
                 alert["trading_day"],
                 summary(alert),
             )
+        return batch.offsets
 
     async def _commit(self, task: Task, batch: Batch) -> None:
         states, days = task.changelog()
@@ -315,11 +340,10 @@ class QuoteTasks(ConsumerRebalanceListener):
             async with producer.transaction():  # aborts on an exception
                 await self._send_all(producer, task, batch, states, days)
                 await producer.send_offsets_to_transaction(batch.offsets, self.group_id)
-        else:
-            assert self._producer is not None and self._consumer is not None
+        else:  # at-least-once: the run loop commits the group offsets after every task's sends
+            assert self._producer is not None
             futures = await self._send_all(self._producer, task, batch, states, days)
             await asyncio.gather(*futures)
-            await self._consumer.commit(batch.offsets)
         task.committed = offsets
         for rec in batch.records:
             metrics.RECORDS_OUT.labels(self.settings.topic(rec.topic)).inc()
@@ -371,6 +395,10 @@ class QuoteTasks(ConsumerRebalanceListener):
             client_id=f"{self.group_id}-{partition}",
             transactional_id=f"{self.settings.app_id}-quotes-{partition}",
             transaction_timeout_ms=60000,
+            # a transaction right after the previous one's commit is refused with
+            # CONCURRENT_TRANSACTIONS until its markers are written; retry soon, as the
+            # Java client does (its 20 ms special case), not after the default 100 ms
+            retry_backoff_ms=20,
             **common,
         )
 

@@ -9,6 +9,7 @@ did not confirm an intraday alert).
 from __future__ import annotations
 
 import fnmatch
+import functools
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -63,7 +64,10 @@ class RuleSpec:
         return self.kind + ":" + ",".join(f"{k}={v}" for k, v in self.params)
 
     def param(self, name: str) -> Any:
-        return dict(self.params)[name]
+        for key, value in self.params:  # a handful of pairs: no dict per call (hot path)
+            if key == name:
+                return value
+        raise KeyError(name)
 
     def matches(self, symbol: str) -> bool:
         return any(fnmatch.fnmatchcase(symbol, pattern) for pattern in self.symbols)
@@ -107,6 +111,12 @@ class RuleSpec:
         )
 
 
+@functools.lru_cache(maxsize=256)
+def _fraction(value: Any) -> Fraction:
+    """A configured decimal parameter as an exact fraction, parsed once (hot path)."""
+    return Fraction(str(value))
+
+
 def _side(close: int, total: int, n: int, band: Fraction) -> str | None:
     """``above``/``below`` the SMA widened by the hysteresis band; None inside it (exact)."""
     if not band:
@@ -126,7 +136,7 @@ def _ma_cross(spec: RuleSpec, state: RuleState, snap: Snapshot, final: bool) -> 
     out: list[AlertDraft] = []
     if total is None:
         return out
-    band = Fraction(str(spec.param("hysteresis")))
+    band = _fraction(spec.param("hysteresis"))
     side = _side(snap.close, total, n, band)
     sma = total / (n * SCALE)
     price = snap.close / SCALE
@@ -169,7 +179,7 @@ def _ma_cross_live(spec: RuleSpec, state: RuleState, snap: Snapshot, day: str) -
     prev_side = state.get("side")
     if total is None or prev_side is None or state.get("intraday_day") == day:
         return []
-    side = _side(snap.close, total, n, Fraction(str(spec.param("hysteresis"))))
+    side = _side(snap.close, total, n, _fraction(spec.param("hysteresis")))
     if side is None or side == prev_side:
         return []
     price = snap.close / SCALE
@@ -224,7 +234,7 @@ def _drawdown(spec: RuleSpec, state: RuleState, snap: Snapshot, final: bool) -> 
     high = snap.highs.get(n)
     if high is None:
         return []
-    threshold = Fraction(str(spec.param("pct")))
+    threshold = _fraction(spec.param("pct"))
     dd = Fraction(high - snap.close, high) * 100
     inside = dd >= threshold
     was = state.get("inside")
