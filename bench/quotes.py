@@ -212,6 +212,7 @@ class Contender:
     argv: list[str]
     env: dict[str, str] = field(default_factory=dict)
     computes: bool = True  # False: the raw pipe (no alerts)
+    cwd: Path = REPO
 
     @property
     def input(self) -> str:
@@ -265,9 +266,8 @@ def contenders(bootstrap: str, run: str, before: Path | None) -> list[Contender]
     if before is not None:
         p = ns("windvane_before")
         env = _windvane_env(bootstrap, p, "at_least_once") | {"PYTHONPATH": str(before)}
-        out.append(
-            Contender("windvane_before", p, [py, "-m", "streams.cli", "worker", "-l", "warn"], env)
-        )
+        argv = [py, "-m", "streams.cli", "worker", "-l", "warn"]
+        out.append(Contender("windvane_before", p, argv, env, cwd=before))  # its own checkout
     for name, guarantee in (("quix_alos", "at-least-once"), ("quix_eos", "exactly-once")):
         p = ns(name)
         out.append(
@@ -430,7 +430,7 @@ async def run_one(
         env=env,
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
-        cwd=REPO,
+        cwd=c.cwd,
         start_new_session=True,
     )
     result: dict[str, Any] = {}
@@ -483,7 +483,7 @@ async def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--records", type=int, default=1_000_000)
     ap.add_argument("--symbols", type=int, default=1_000)
-    ap.add_argument("--rate", type=float, default=2000.0, help="live records/s for latency")
+    ap.add_argument("--rate", type=float, default=5000.0, help="live records/s for latency")
     ap.add_argument("--live-seconds", type=float, default=20.0)
     ap.add_argument("--only", default="", help="comma-separated contender names")
     ap.add_argument("--before", default="", help="git revision: also run its worker")

@@ -1,4 +1,5 @@
-"""A real Apache Kafka broker (KRaft, single node) from Maven Central jars, no Docker.
+"""A real Apache Kafka broker (KRaft) from Maven Central jars, no Docker; or a local cluster
+of three (:class:`LocalCluster`: three JVMs on loopback ports, replication factor 3).
 
 ``windvane kafka up`` resolves the jars with Maven (``ops/kafka/pom.xml``), formats storage
 on first use, starts ``kafka.Kafka`` detached, and waits until the broker answers a
@@ -35,6 +36,10 @@ class LocalBroker:
     heap: str = "768m"
     listener_protocol: str = "PLAINTEXT"  # the client listener's security protocol
     extra_properties: tuple[tuple[str, str], ...] = ()
+    node_id: int = 1
+    voters: str = ""  # controller.quorum.voters of a cluster; empty: this node alone
+    cluster_id: str = ""  # shared by a cluster's nodes; empty: a new one at format time
+    replication: int = 1  # internal topics' replication factor (min ISR: 2 when 3)
 
     @classmethod
     def from_env(cls) -> LocalBroker:
@@ -103,10 +108,13 @@ class LocalBroker:
     def write_config(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
         self.logs.mkdir(parents=True, exist_ok=True)
+        rf = str(self.replication)
+        min_isr = "2" if self.replication >= 3 else "1"
         props = {
             "process.roles": "broker,controller",
-            "node.id": "1",
-            "controller.quorum.voters": f"1@127.0.0.1:{self.controller_port}",
+            "node.id": str(self.node_id),
+            "controller.quorum.voters": self.voters
+            or f"{self.node_id}@127.0.0.1:{self.controller_port}",
             "listeners": f"CLIENT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
             "advertised.listeners": f"CLIENT://127.0.0.1:{self.port}",
             "inter.broker.listener.name": "CLIENT",
@@ -116,13 +124,15 @@ class LocalBroker:
             ),
             "log.dirs": str(self.data),
             "num.partitions": "8",
-            "offsets.topic.replication.factor": "1",
+            "default.replication.factor": rf,
+            "min.insync.replicas": min_isr,
+            "offsets.topic.replication.factor": rf,
             "offsets.topic.num.partitions": "8",
-            "transaction.state.log.replication.factor": "1",
-            "transaction.state.log.min.isr": "1",
+            "transaction.state.log.replication.factor": rf,
+            "transaction.state.log.min.isr": min_isr,
             "transaction.state.log.num.partitions": "8",
-            "share.coordinator.state.topic.replication.factor": "1",
-            "share.coordinator.state.topic.min.isr": "1",
+            "share.coordinator.state.topic.replication.factor": rf,
+            "share.coordinator.state.topic.min.isr": min_isr,
             "group.initial.rebalance.delay.ms": "0",
             "auto.create.topics.enable": "true",
             "log.retention.hours": "-1",
@@ -161,7 +171,7 @@ class LocalBroker:
     def format_storage(self) -> None:
         if (self.data / "meta.properties").exists():
             return
-        cluster_id = base64_uuid()
+        cluster_id = self.cluster_id or base64_uuid()
         proc = subprocess.run(
             self._java(
                 "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(self.properties)
@@ -198,6 +208,11 @@ class LocalBroker:
 
     def up(self, timeout: float = 90.0, quiet: bool = True) -> None:
         """Start (idempotent): returns once the broker answers."""
+        self.start(quiet)
+        self.wait_ready(timeout)
+
+    def start(self, quiet: bool = True) -> None:
+        """Start without waiting (a cluster's nodes wait for each other's quorum)."""
         if self.pid() is not None and self.answers():
             return
         if self.pid() is None and port_open("127.0.0.1", self.port):
@@ -215,7 +230,6 @@ class LocalBroker:
                 start_new_session=True,
             )
             self.pidfile.write_text(str(proc.pid))
-        self.wait_ready(timeout)
 
     def wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -237,12 +251,12 @@ class LocalBroker:
             return True
         return metadata_ok(self.bootstrap)
 
-    def down(self, timeout: float = 60.0) -> bool:
+    def down(self, timeout: float = 60.0, sig: int = signal.SIGTERM) -> bool:
         pid = self.pid()
         if pid is None:
             self.pidfile.unlink(missing_ok=True)
             return False
-        os.kill(pid, signal.SIGTERM)
+        os.kill(pid, sig)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and self.pid() is not None:
             time.sleep(0.2)
@@ -262,6 +276,64 @@ class LocalBroker:
             if path.exists():
                 return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
         return "(no log)"
+
+
+@dataclass(frozen=True)
+class LocalCluster:
+    """Three KRaft nodes (combined broker and controller) on loopback ports ``base_port`` ..
+    ``base_port + 5``: replication factor 3, ``min.insync.replicas`` 2, so any one node can
+    be stopped and the cluster goes on (quorum and ISR both hold with two)."""
+
+    home: Path
+    base_port: int = 39092
+    heap: str = "512m"
+
+    @property
+    def nodes(self) -> list[LocalBroker]:
+        ports = [(self.base_port + 2 * i, self.base_port + 2 * i + 1) for i in range(3)]
+        voters = ",".join(f"{i + 1}@127.0.0.1:{c}" for i, (_, c) in enumerate(ports))
+        cluster_id = self._cluster_id()
+        return [
+            LocalBroker(
+                home=self.home / f"node{i + 1}",
+                port=p,
+                controller_port=c,
+                heap=self.heap,
+                node_id=i + 1,
+                voters=voters,
+                cluster_id=cluster_id,
+                replication=3,
+            )
+            for i, (p, c) in enumerate(ports)
+        ]
+
+    def _cluster_id(self) -> str:
+        path = self.home / "cluster.id"
+        if not path.exists():
+            self.home.mkdir(parents=True, exist_ok=True)
+            path.write_text(base64_uuid())
+        return path.read_text().strip()
+
+    @property
+    def bootstrap(self) -> str:
+        return ",".join(node.bootstrap for node in self.nodes)
+
+    def up(self, timeout: float = 120.0) -> None:
+        nodes = self.nodes
+        for node in nodes:
+            node.start()
+        for node in nodes:
+            node.wait_ready(timeout)
+
+    def down(self) -> None:
+        for node in self.nodes:
+            node.down()
+
+    def destroy(self) -> None:
+        """Kill every node and delete the data (no controlled shutdown: nothing is kept)."""
+        for node in self.nodes:
+            node.down(timeout=10, sig=signal.SIGKILL)
+        shutil.rmtree(self.home, ignore_errors=True)
 
 
 def base64_uuid() -> str:
