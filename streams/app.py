@@ -67,6 +67,7 @@ class WindvaneApp(faust.App):
 app = WindvaneApp(
     settings.app_id,
     broker=settings.faust_broker,
+    broker_credentials=settings.security.faust_credentials(),
     store=settings.store,
     datadir=str(DATA_DIR),  # stores are per app id
     topic_partitions=settings.partitions,
@@ -208,7 +209,7 @@ async def watch_alerts() -> None:
 
     consumer = AIOKafkaConsumer(
         settings.topic(ALERTS),
-        bootstrap_servers=settings.bootstrap_list,
+        **settings.client_kwargs(),
         group_id=None,
         auto_offset_reset="earliest",
         enable_auto_commit=False,

@@ -5,9 +5,12 @@ Every variable is listed in the README. Kafka settings live here and nowhere els
 
 from __future__ import annotations
 
+import functools
 import os
+import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,6 +42,75 @@ TOPICS = (
 )
 
 
+@functools.lru_cache(maxsize=8)
+def _ssl_context(cafile: str | None) -> ssl.SSLContext:
+    from aiokafka.helpers import create_ssl_context
+
+    return create_ssl_context(cafile=cafile)
+
+
+@dataclass(frozen=True)
+class KafkaSecurity:
+    """How clients authenticate: PLAINTEXT (default), SSL, SASL_PLAINTEXT or SASL_SSL with
+    SCRAM-SHA-256/512 or PLAIN. The password never appears in a repr or a log line."""
+
+    protocol: str = "PLAINTEXT"
+    mechanism: str | None = None
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    cafile: str | None = None
+
+    @classmethod
+    def from_env(cls) -> KafkaSecurity:
+        protocol = _env("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT").upper()
+        if protocol not in ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"):
+            raise ValueError(f"KAFKA_SECURITY_PROTOCOL: unknown protocol {protocol!r}")
+        sasl = protocol.startswith("SASL")
+        return cls(
+            protocol=protocol,
+            mechanism=_env("KAFKA_SASL_MECHANISM", "SCRAM-SHA-512") if sasl else None,
+            username=os.environ.get("KAFKA_SASL_USERNAME") if sasl else None,
+            password=os.environ.get("KAFKA_SASL_PASSWORD") if sasl else None,
+            cafile=os.environ.get("KAFKA_SSL_CAFILE") or None,
+        )
+
+    @property
+    def uses_ssl(self) -> bool:
+        return self.protocol in ("SSL", "SASL_SSL")
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        return _ssl_context(self.cafile) if self.uses_ssl else None
+
+    def aiokafka_kwargs(self) -> dict[str, Any]:
+        if self.protocol == "PLAINTEXT":
+            return {}
+        kwargs: dict[str, Any] = {"security_protocol": self.protocol}
+        if self.uses_ssl:
+            kwargs["ssl_context"] = self.ssl_context()
+        if self.protocol.startswith("SASL"):
+            kwargs.update(
+                sasl_mechanism=self.mechanism,
+                sasl_plain_username=self.username,
+                sasl_plain_password=self.password,
+            )
+        return kwargs
+
+    def faust_credentials(self) -> Any:
+        """The same, for Faust's ``broker_credentials`` (None for PLAINTEXT)."""
+        import faust
+
+        if self.protocol.startswith("SASL"):
+            return faust.SASLCredentials(
+                username=self.username,
+                password=self.password,
+                ssl_context=self.ssl_context(),
+                mechanism=self.mechanism,
+            )
+        if self.protocol == "SSL":
+            return faust.SSLCredentials(self.ssl_context())
+        return None
+
+
 def _env(name: str, default: str) -> str:
     value = os.environ.get(name)
     return default if value is None or value == "" else value
@@ -60,6 +132,7 @@ class Settings:
     instruments_path: Path | None = None
     log_level: str = "info"
     session_timeout: float = 30.0
+    security: KafkaSecurity = field(default_factory=lambda: KafkaSecurity())
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -83,6 +156,7 @@ class Settings:
             instruments_path=Path(instruments) if instruments else None,
             log_level=_env("LOG_LEVEL", "info"),
             session_timeout=float(_env("WINDVANE_SESSION_TIMEOUT", "30")),
+            security=KafkaSecurity.from_env(),
         )
 
     def topic(self, logical: str) -> str:
@@ -91,6 +165,10 @@ class Settings:
     @property
     def bootstrap_list(self) -> list[str]:
         return [s.strip() for s in self.bootstrap_servers.split(",") if s.strip()]
+
+    def client_kwargs(self) -> dict[str, Any]:
+        """Connection arguments for every aiokafka client: bootstrap servers and security."""
+        return {"bootstrap_servers": self.bootstrap_list, **self.security.aiokafka_kwargs()}
 
     @property
     def faust_broker(self) -> str:

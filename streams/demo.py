@@ -42,7 +42,7 @@ DEMO_APP = "windvane-demo"
 
 async def reset_demo_topics(settings: Settings) -> None:
     """Delete what an earlier demo left (its topics and changelogs): each run starts clean."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_list)
+    admin = AIOKafkaAdminClient(**settings.client_kwargs())
     await admin.start()
     try:
         stale = [

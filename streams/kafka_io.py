@@ -19,7 +19,7 @@ async def ensure_topics(
 ) -> None:
     """Create the topics (with the configured partitions) that do not exist yet; the
     ``compacted`` ones (full names: table changelogs) with ``cleanup.policy=compact``."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_list)
+    admin = AIOKafkaAdminClient(**settings.client_kwargs())
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -47,7 +47,7 @@ async def ensure_topics(
 
 def producer(settings: Settings) -> AIOKafkaProducer:
     return AIOKafkaProducer(
-        bootstrap_servers=settings.bootstrap_list,
+        **settings.client_kwargs(),
         acks="all",
         enable_idempotence=True,
         linger_ms=5,
@@ -75,7 +75,7 @@ async def tail(
     """Records of ``topic`` until none arrives for ``idle_timeout`` seconds."""
     consumer = AIOKafkaConsumer(
         topic,
-        bootstrap_servers=settings.bootstrap_list,
+        **settings.client_kwargs(),
         auto_offset_reset="earliest" if from_beginning else "latest",
         enable_auto_commit=False,
         group_id=None,

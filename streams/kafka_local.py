@@ -40,6 +40,7 @@ class LocalBroker:
     voters: str = ""  # controller.quorum.voters of a cluster; empty: this node alone
     cluster_id: str = ""  # shared by a cluster's nodes; empty: a new one at format time
     replication: int = 1  # internal topics' replication factor (min ISR: 2 when 3)
+    format_args: tuple[str, ...] = ()  # e.g. --add-scram credentials, created at format time
 
     @classmethod
     def from_env(cls) -> LocalBroker:
@@ -174,7 +175,13 @@ class LocalBroker:
         cluster_id = self.cluster_id or base64_uuid()
         proc = subprocess.run(
             self._java(
-                "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(self.properties)
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                cluster_id,
+                "-c",
+                str(self.properties),
+                *self.format_args,
             ),
             capture_output=True,
             text=True,

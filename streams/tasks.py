@@ -220,7 +220,7 @@ class QuoteTasks(ConsumerRebalanceListener):
 
     async def start(self) -> None:
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.bootstrap_list,
+            **self.settings.client_kwargs(),
             group_id=self.group_id,
             client_id=f"{self.group_id}-consumer",
             enable_auto_commit=False,
@@ -383,7 +383,7 @@ class QuoteTasks(ConsumerRebalanceListener):
 
     def _new_producer(self, partition: int | None) -> AIOKafkaProducer:
         common: dict[str, Any] = {
-            "bootstrap_servers": self.settings.bootstrap_list,
+            **self.settings.client_kwargs(),
             "acks": "all",
             "enable_idempotence": True,
             "linger_ms": 5,
@@ -513,7 +513,7 @@ class QuoteTasks(ConsumerRebalanceListener):
             for name in self.changelogs:
                 by_tp[TopicPartition(name, task.partition)] = task
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.bootstrap_list,
+            **self.settings.client_kwargs(),
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="earliest",

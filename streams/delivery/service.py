@@ -136,14 +136,14 @@ class AlertDelivery:
     async def run(self, stop: asyncio.Event, from_beginning: bool = True) -> None:
         consumer = AIOKafkaConsumer(
             self.settings.topic(ALERTS),
-            bootstrap_servers=self.settings.bootstrap_list,
+            **self.settings.client_kwargs(),
             group_id=self.group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest" if from_beginning else "latest",
             isolation_level="read_committed",
         )
         producer = AIOKafkaProducer(
-            bootstrap_servers=self.settings.bootstrap_list, acks="all", enable_idempotence=True
+            **self.settings.client_kwargs(), acks="all", enable_idempotence=True
         )
         await self.start()
         await consumer.start()
