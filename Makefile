@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
-.PHONY: help setup venv system-deps kafka-jars demo test test-faults test-unit lint typecheck check eval bench bench-articles bench-quotes kafka-up kafka-down clean
+.PHONY: help setup venv system-deps kafka-jars demo test test-faults test-unit lint typecheck check eval bench bench-articles bench-quotes bench-scaling kafka-up kafka-down clean
 
 help: ## Show the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -57,10 +57,13 @@ test-unit: venv ## Only the pure and agent tests (no broker)
 eval: venv ## Score article extraction against the hand labels (../shared/data/articles)
 	$(BIN)/windvane eval
 
-bench: bench-articles bench-quotes ## All benchmarks (figures and ratios in bench/out/)
+bench: bench-articles bench-quotes bench-scaling ## All benchmarks (figures and ratios in bench/out/)
 
 bench-articles: venv ## Article extraction: windvane vs quantulum3, speed ratio and F1
 	$(BIN)/python bench/articles.py
+
+bench-scaling: setup ## windvane from 100 to 10,000 symbols: throughput, RSS, state bytes, restore time
+	$(BIN)/python bench/scaling.py $(SCALING_ARGS)
 
 bench-quotes: setup ## Quote path: windvane vs raw pipe, Quix Streams, Kafka Streams (BENCH_ARGS="--records 100000")
 	$(BIN)/python bench/quotes.py $(BENCH_ARGS)

@@ -18,11 +18,12 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.helpers import create_ssl_context
 
 from streams.kafka_local import LocalBroker, free_port
+from tests.faults.harness import report
 from tests.kafka_harness import REPO, Namespace, Worker
 from tests.peers import require
 from tests.reference import closes, ma_crossings, shared_path
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
 USER = "windvane"
 
@@ -182,6 +183,8 @@ def test_quote_path_over_sasl_scram_and_tls(secure_broker: SecureBroker, tmp_pat
     finally:
         worker.stop()
     got = [(a["value"]["trading_day"], a["value"]["direction"]) for a in got_lines]
+    missing, duplicated = len(set(want) - set(got)), len(got) - len(set(got) & set(want))
+    report("secured_kafka", 1477, 0, missing, duplicated, 0)
     assert sorted(got) == sorted(want)
     assert ("2025-10-17", "below") in got
     secret = secure_broker.password
