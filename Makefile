@@ -25,7 +25,7 @@ venv: $(STAMP) ## Python venv with windvane and its dev tools
 # command:Debian package — the outside peers the tests use (kcat, promtool, Alertmanager,
 # Chromium and its driver) and Maven for the broker jars.
 DEBIAN_DEPS := mvn:maven kcat:kcat promtool:prometheus prometheus-alertmanager:prometheus-alertmanager \
-	chromium:chromium chromedriver:chromium-driver
+	chromium:chromium chromedriver:chromium-driver openssl:openssl
 
 system-deps: ## Debian packages (kcat, prometheus, alertmanager, chromium, maven); Java 17+ check
 	@command -v java >/dev/null || { echo "Java 17+ is required (apt-get install openjdk-17-jre-headless)"; exit 1; }
