@@ -161,14 +161,7 @@ async def _publish(result: Result, source: SourceRecord) -> None:
     if result.status == "duplicate":
         metrics.DUPLICATES.labels(source.topic).inc()
     elif result.status == "deadletter":
-        metrics.DEADLETTERS.labels(result.reason).inc()
-        log.warning(
-            "dead letter %s at %s[%s]@%s",
-            result.reason,
-            source.topic,
-            source.partition,
-            source.offset,
-        )
+        metrics.dead_lettered(result.reason, source.topic, source.partition, source.offset)
     for record in result.records:
         await topics[record.topic].send(key=record.key, value=record.value)
         metrics.RECORDS_OUT.labels(settings.topic(record.topic)).inc()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
@@ -57,3 +58,13 @@ class FaustMetricsCollector(Collector):
 
 
 REGISTRY.register(FaustMetricsCollector())
+
+
+def dead_lettered(
+    reason: str | None, topic: str, partition: int | None, offset: int | None
+) -> None:
+    """Count a dead-lettered input and log where it came from (every runtime calls this)."""
+    DEADLETTERS.labels(reason).inc()
+    logging.getLogger("windvane").warning(
+        "dead letter %s at %s[%s]@%s", reason, topic, partition, offset
+    )

@@ -150,10 +150,19 @@ class QuotePipeline:
             if em.kind == "alert":
                 result.alerts.append(em.value)
             elif days is not None and em.value["final"]:
-                # a copy of exactly its length: orjson's result keeps its ~8 KiB working
-                # buffer as capacity, 12x the size of a day record kept for months
-                days[day_key(em.key, em.value["trading_day"])] = bytes(memoryview(encoded))
+                days[day_key(em.key, em.value["trading_day"])] = day_record(em.value)
         return result
+
+
+DAY_FIELDS = ("trading_day", "price", "sma", "prev_trading_day", "streak")
+"""What claim checks and the dashboard read of a final day; the rest of the signal is not
+kept (day records stay in memory for as long as they are kept: ~680 B as full signals)."""
+
+
+def day_record(signal: dict[str, Any]) -> bytes:
+    """The kept part of a final daily signal, as bytes of exactly its length (orjson's
+    result keeps its ~8 KiB working buffer as capacity)."""
+    return bytes(memoryview(codec.dumps({k: signal.get(k) for k in DAY_FIELDS})))
 
 
 def day_key(symbol: str, day: str) -> bytes:

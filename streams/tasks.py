@@ -167,14 +167,7 @@ def _count(result: Result, source: SourceRecord, started: float) -> None:
     if result.status == "duplicate":
         m.duplicates.inc()
     elif result.status == "deadletter":
-        metrics.DEADLETTERS.labels(result.reason).inc()
-        log.warning(
-            "dead letter %s at %s[%s]@%s",
-            result.reason,
-            source.topic,
-            source.partition,
-            source.offset,
-        )
+        metrics.dead_lettered(result.reason, source.topic, source.partition, source.offset)
     if result.event_ms is not None:
         m.lag.observe(max(0.0, utc_now_ms() - result.event_ms) / 1000)
     m.seconds.observe(time.perf_counter() - started)

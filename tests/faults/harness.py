@@ -15,7 +15,7 @@ from streams.domain.instruments import Registry
 from streams.domain.quotes import QuoteEngine, SymbolState
 from streams.domain.rules import RuleBook
 from streams.pipeline import QuotePipeline, SourceRecord
-from tests.kafka_harness import REPO
+from tests.kafka_harness import REPO, Namespace, consume_until
 from tests.reference import QUOTES, closes
 
 FULL = os.environ.get("FAULTS_FULL") == "1"
@@ -102,3 +102,17 @@ def check_outputs(
     assert (m_a, d_a) == (0, 0), f"alerts: missing={m_a} duplicated={d_a}"
     assert (m_s, d_s) == (0, 0), f"signals: missing={m_s} duplicated={d_s}"
     assert (m_d, d_d) == (0, 0), f"dead letters: missing={m_d} unexpected={d_d}"
+
+
+Outputs = tuple[list[tuple[bytes | None, Any]], ...]
+
+
+async def read_outputs(ns: Namespace, expected: dict[str, list[dict[str, Any]]]) -> Outputs:
+    """``quotes.signals``, ``alerts`` and ``deadletter`` as an outside read_committed client
+    sees them once the expected counts arrived (and a little longer, to catch duplicates)."""
+    signals = await consume_until(
+        ns.bootstrap, ns.topic("quotes.signals"), len(expected["quotes.signals"]), timeout=600
+    )
+    alerts = await consume_until(ns.bootstrap, ns.topic("alerts"), len(expected["alerts"]), 60)
+    dead = await consume_until(ns.bootstrap, ns.topic("deadletter"), 0, timeout=5)
+    return signals, alerts, dead

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from streams.kafka_local import LocalCluster, port_open
-from tests.faults.harness import FULL, check_outputs, daily_bars, reference
+from tests.faults.harness import FULL, check_outputs, daily_bars, read_outputs, reference
 from tests.faults.test_crash_restart import feed
-from tests.kafka_harness import REPO, Namespace, Worker, consume_until
+from tests.kafka_harness import REPO, Namespace, Worker
 
 pytestmark = pytest.mark.faults
 
@@ -53,13 +53,7 @@ async def test_a_broker_killed_and_restarted_mid_stream(
         await asyncio.sleep(seconds / 4)
         await asyncio.to_thread(victim.up, 120)
         await feeding
-        signals = await consume_until(
-            ns.bootstrap, ns.topic("quotes.signals"), len(expected["quotes.signals"]), timeout=600
-        )
-        alerts = await consume_until(
-            ns.bootstrap, ns.topic("alerts"), len(expected["alerts"]), timeout=60
-        )
-        dead = await consume_until(ns.bootstrap, ns.topic("deadletter"), 0, timeout=5)
+        signals, alerts, dead = await read_outputs(ns, expected)
     finally:
         feeding.cancel()
         worker.stop()

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.harness import FULL, check_outputs, daily_bars, reference
-from tests.kafka_harness import Namespace, Worker, consume_until, produce
+from tests.faults.harness import FULL, check_outputs, daily_bars, read_outputs, reference
+from tests.kafka_harness import Namespace, Worker, produce
 
 pytestmark = pytest.mark.faults
 
@@ -52,13 +52,7 @@ async def test_sigkill_and_restart_loses_and_duplicates_nothing(
             done += 1
             worker = await asyncio.to_thread(start)
         await feeding
-        signals = await consume_until(
-            ns.bootstrap, ns.topic("quotes.signals"), len(expected["quotes.signals"]), timeout=600
-        )
-        alerts = await consume_until(
-            ns.bootstrap, ns.topic("alerts"), len(expected["alerts"]), timeout=60
-        )
-        dead = await consume_until(ns.bootstrap, ns.topic("deadletter"), 0, timeout=5)
+        signals, alerts, dead = await read_outputs(ns, expected)
     finally:
         feeding.cancel()
         worker.stop()

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.harness import FULL, check_outputs, daily_bars, reference
+from tests.faults.harness import FULL, check_outputs, daily_bars, read_outputs, reference
 from tests.faults.test_crash_restart import feed
-from tests.kafka_harness import Namespace, Worker, consume_until
+from tests.kafka_harness import Namespace, Worker
 
 pytestmark = pytest.mark.faults
 
@@ -30,13 +30,7 @@ async def test_worker_joins_and_leaves_mid_stream(ns: Namespace, tmp_path: Path)
         await asyncio.sleep(seconds / 4)
         second.stop()
         await feeding
-        signals = await consume_until(
-            ns.bootstrap, ns.topic("quotes.signals"), len(expected["quotes.signals"]), timeout=600
-        )
-        alerts = await consume_until(
-            ns.bootstrap, ns.topic("alerts"), len(expected["alerts"]), timeout=60
-        )
-        dead = await consume_until(ns.bootstrap, ns.topic("deadletter"), 0, timeout=5)
+        signals, alerts, dead = await read_outputs(ns, expected)
         joined = "tasks assigned" in second.log.read_text()
     finally:
         feeding.cancel()
