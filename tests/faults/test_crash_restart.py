@@ -33,7 +33,7 @@ async def feed(ns: Namespace, inputs: list[tuple[bytes | None, bytes]], seconds:
 async def test_sigkill_and_restart_loses_and_duplicates_nothing(
     ns: Namespace, tmp_path: Path
 ) -> None:
-    names, synthetic, kills, seconds = (NAMES, 90, 6, 60.0) if FULL else (NAMES[:4], 8, 5, 20.0)
+    names, synthetic, kills, seconds = (NAMES, 190, 6, 90.0) if FULL else (NAMES[:4], 8, 5, 20.0)
     inputs = daily_bars(names, synthetic)
     expected = reference(inputs)
     rng = random.Random(20251017)
