@@ -424,15 +424,7 @@ async def run_one(
     await create_topics(bootstrap, [c.input], outputs)
     await produce(bootstrap, c.input, data)
     log = WORK / f"{c.name}.log"
-    env = dict(os.environ, **c.env)
-    proc = subprocess.Popen(
-        c.argv,
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        cwd=c.cwd,
-        start_new_session=True,
-    )
+    proc = spawn(c, log)
     result: dict[str, Any] = {}
     try:
         await wait_for_output(bootstrap, c.signals, n, proc, log, timeout=7200)
@@ -450,13 +442,25 @@ async def run_one(
         result["latency"] = await latency(bootstrap, c, live, rate)
         result["peak_rss_mib"] = peak_rss_mib(proc.pid)
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        terminate(proc)
     return result
+
+
+def spawn(c: Contender, log: Path) -> subprocess.Popen[bytes]:
+    """The contender as a process of its own (its own session), output to ``log``."""
+    env = dict(os.environ, **c.env)
+    return subprocess.Popen(c.argv, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+                            cwd=c.cwd, start_new_session=True)  # fmt: skip
+
+
+def terminate(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the contender's session; SIGKILL it after a minute."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
 
 
 def ensure_kstreams() -> None:

@@ -13,7 +13,6 @@ import contextlib
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -35,6 +34,8 @@ from bench.quotes import (  # noqa: E402
     peak_rss_mib,
     produce,
     read_all,
+    spawn,
+    terminate,
     wait_for_output,
     workload,
 )
@@ -64,24 +65,7 @@ def state_bytes() -> dict[str, float]:
 
 def start(c: Contender) -> tuple[subprocess.Popen[bytes], Path]:
     log = WORK / f"scaling-{c.name}-{int(time.time())}.log"
-    proc = subprocess.Popen(
-        c.argv,
-        env=dict(os.environ, **c.env),
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        cwd=REPO,
-        start_new_session=True,
-    )
-    return proc, log
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(60)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
+    return spawn(c, log), log
 
 
 def wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 600) -> float:
@@ -114,7 +98,7 @@ async def one(bootstrap: str, run: str, symbols: int, records: int) -> dict[str,
             "peak_rss_mib": peak_rss_mib(proc.pid),
         }
     finally:
-        stop(proc)
+        terminate(proc)
     # a restart: a new process restores every task from the changelogs
     env = dict(env, WINDVANE_DATA_DIR=str(WORK / f"{prefix}restart"))
     c = Contender(c.name, prefix, c.argv, env)
@@ -126,7 +110,7 @@ async def one(bootstrap: str, run: str, symbols: int, records: int) -> dict[str,
         out["restore_seconds"] = sum(float(s) for _, s in restored)
         out["rss_after_restore_mib"] = peak_rss_mib(proc.pid)
     finally:
-        stop(proc)
+        terminate(proc)
     return out
 
 

@@ -88,6 +88,13 @@ def deadletter_record(
     return OutRecord(DEADLETTER, key, codec.dumps(body))
 
 
+def dead_letter(
+    key: bytes | None, raw: bytes, source: SourceRecord, reason: str, detail: str, now: int
+) -> Result:
+    """The result of a rejected input: its dead letter and nothing else."""
+    return Result("deadletter", [deadletter_record(key, raw, source, reason, detail, now)], reason)
+
+
 def guarded(
     step: Callable[[], Result], key: bytes | None, raw: bytes, source: SourceRecord, now: int
 ) -> Result:
@@ -95,13 +102,11 @@ def guarded(
     try:
         return step()
     except Rejected as exc:
-        rec = deadletter_record(key, raw, source, exc.reason, exc.detail, now)
-        return Result("deadletter", [rec], exc.reason)
+        return dead_letter(key, raw, source, exc.reason, exc.detail, now)
     except Exception as exc:  # a bug must not stop the stream: park the record, loudly
         log.exception("internal error on %s[%s]@%s", source.topic, source.partition, source.offset)
         detail = f"{type(exc).__name__}: {exc}"
-        rec = deadletter_record(key, raw, source, "internal_error", detail, now)
-        return Result("deadletter", [rec], "internal_error")
+        return dead_letter(key, raw, source, "internal_error", detail, now)
 
 
 class QuotePipeline:

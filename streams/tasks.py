@@ -31,7 +31,7 @@ import asyncio
 import heapq
 import logging
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -48,7 +48,7 @@ from streams.config import CLAIMS_BYSYMBOL, QUOTES_RAW, Settings
 from streams.domain.alert_text import summary
 from streams.domain.quotes import QuoteEngine, SymbolState
 from streams.domain.timeutil import utc_now_ms
-from streams.pipeline import OutRecord, QuotePipeline, Result, SourceRecord, deadletter_record
+from streams.pipeline import OutRecord, QuotePipeline, Result, SourceRecord, dead_letter
 
 log = logging.getLogger("windvane.tasks")
 
@@ -82,6 +82,13 @@ class Tracked(dict[bytes, V]):
     def take_dirty(self) -> set[bytes]:
         dirty, self.dirty = self.dirty, set()
         return dirty
+
+    def load(self, key: bytes, value: V | None) -> None:
+        """Apply a restored changelog record (None: a tombstone); not dirty."""
+        if value is None:
+            super().pop(key, None)
+        else:
+            super().__setitem__(key, value)
 
 
 class TaskCorrupted(Exception):
@@ -123,16 +130,15 @@ class Task:
             source = SourceRecord(rec.topic, rec.partition, rec.offset, rec.timestamp)
             raw = rec.value if rec.value is not None else b""
             if (rec.topic, rec.offset) in self.poison:
-                now = utc_now_ms()
                 detail = "the domain raised an unexpected error on this record (see the log)"
-                dead = deadletter_record(rec.key, raw, source, "internal_error", detail, now)
-                result = Result("deadletter", [dead], "internal_error")
-            elif rec.topic == quotes_topic:
-                result = self.quotes.process(rec.key, raw, source, self.state, self.days)
+                result = dead_letter(rec.key, raw, source, "internal_error", detail, utc_now_ms())
             else:
-                result = self.claims.check(rec.key, raw, source, self.days)
-            if result.reason == "internal_error" and (rec.topic, rec.offset) not in self.poison:
-                raise TaskCorrupted((rec.topic, rec.offset))
+                if rec.topic == quotes_topic:
+                    result = self.quotes.process(rec.key, raw, source, self.state, self.days)
+                else:
+                    result = self.claims.check(rec.key, raw, source, self.days)
+                if result.reason == "internal_error":
+                    raise TaskCorrupted((rec.topic, rec.offset))
             batch.records += result.records
             batch.alerts += result.alerts
             batch.offsets[TopicPartition(rec.topic, rec.partition)] = rec.offset + 1
@@ -186,8 +192,8 @@ class QuoteTasks(ConsumerRebalanceListener):
     ) -> None:
         self.settings = settings
         self.engine = engine
+        self.quotes = QuotePipeline(engine, clock)  # stateless: shared by every task
         self.claims = claims
-        self.clock = clock
         self.max_records = max_records
         self.exactly_once = settings.processing_guarantee == "exactly_once"
         self.group_id = f"{settings.app_id}-quotes"
@@ -338,8 +344,8 @@ class QuoteTasks(ConsumerRebalanceListener):
             futures = await self._send_all(self._producer, task, batch, states, days)
             await asyncio.gather(*futures)
         task.committed = offsets
-        for rec in batch.records:
-            metrics.RECORDS_OUT.labels(self.settings.topic(rec.topic)).inc()
+        for logical, n in Counter(rec.topic for rec in batch.records).items():
+            metrics.RECORDS_OUT.labels(self.settings.topic(logical)).inc(n)
 
     async def _send_all(
         self,
@@ -421,7 +427,7 @@ class QuoteTasks(ConsumerRebalanceListener):
         for partition in sorted(partitions):
             task = self.suspended.pop(partition, None)
             if task is None:
-                task = Task(partition, QuotePipeline(self.engine, self.clock), self.claims)
+                task = Task(partition, self.quotes, self.claims)
                 fresh.append(task)
             self.tasks[partition] = task
         # A new transactional producer for every task, resumed ones too: its initialisation
@@ -531,18 +537,16 @@ class QuoteTasks(ConsumerRebalanceListener):
                         if rec.offset >= ends[tp] or rec.key is None:
                             continue
                         count += 1
-                        if tp.topic == self.state_changelog and rec.key == OFFSETS_KEY:
+                        if tp.topic == self.days_changelog:
+                            task.days.load(rec.key, rec.value)
+                        elif rec.key == OFFSETS_KEY:
                             task.committed = _offsets_from(rec.value, task.partition)
-                        elif tp.topic == self.state_changelog:
-                            if rec.value is None:
-                                dict.pop(task.state, rec.key, None)
-                            else:
-                                state = SymbolState.from_bytes(rec.value, self.engine)
-                                dict.__setitem__(task.state, rec.key, state)
-                        elif rec.value is None:
-                            dict.pop(task.days, rec.key, None)
                         else:
-                            dict.__setitem__(task.days, rec.key, rec.value)
+                            raw = rec.value
+                            state = (
+                                None if raw is None else SymbolState.from_bytes(raw, self.engine)
+                            )
+                            task.state.load(rec.key, state)
                 for tp in list(pending):
                     if await consumer.position(tp) >= ends[tp]:
                         pending.discard(tp)
@@ -560,15 +564,7 @@ class QuoteTasks(ConsumerRebalanceListener):
     # -- queries (dashboard) ---------------------------------------------------------------
 
     def symbol_state(self, symbol: bytes) -> SymbolState | None:
-        for task in self.tasks.values():
-            found = task.state.get(symbol)
-            if found is not None:
-                return found
-        return None
+        return next((t.state[symbol] for t in self.tasks.values() if symbol in t.state), None)
 
     def day(self, key: bytes) -> bytes | None:
-        for task in self.tasks.values():
-            found = task.days.get(key)
-            if found is not None:
-                return found
-        return None
+        return next((t.days[key] for t in self.tasks.values() if key in t.days), None)

@@ -3,6 +3,7 @@ missing and what is duplicated on the output topics (read with read_committed)."
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
 from collections import Counter
@@ -15,7 +16,7 @@ from streams.domain.instruments import Registry
 from streams.domain.quotes import QuoteEngine, SymbolState
 from streams.domain.rules import RuleBook
 from streams.pipeline import QuotePipeline, SourceRecord
-from tests.kafka_harness import REPO, Namespace, consume_until
+from tests.kafka_harness import REPO, Namespace, consume_until, produce
 from tests.reference import QUOTES, closes
 
 FULL = os.environ.get("FAULTS_FULL") == "1"
@@ -116,3 +117,12 @@ async def read_outputs(ns: Namespace, expected: dict[str, list[dict[str, Any]]])
     alerts = await consume_until(ns.bootstrap, ns.topic("alerts"), len(expected["alerts"]), 60)
     dead = await consume_until(ns.bootstrap, ns.topic("deadletter"), 0, timeout=5)
     return signals, alerts, dead
+
+
+async def feed(ns: Namespace, inputs: list[tuple[bytes | None, bytes]], seconds: float) -> None:
+    """Produce ``inputs`` in order, spread over ``seconds``, as a live feed would."""
+    chunks = 40
+    size = -(-len(inputs) // chunks)
+    for start in range(0, len(inputs), size):
+        await produce(ns.bootstrap, ns.topic("quotes.raw"), inputs[start : start + size])
+        await asyncio.sleep(seconds / chunks)

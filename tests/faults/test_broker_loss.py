@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from streams.kafka_local import LocalCluster, port_open
-from tests.faults.harness import FULL, check_outputs, daily_bars, read_outputs, reference
-from tests.faults.test_crash_restart import feed
+from tests.faults.harness import FULL, check_outputs, daily_bars, feed, read_outputs, reference
 from tests.kafka_harness import REPO, Namespace, Worker
 
 pytestmark = pytest.mark.faults

@@ -12,22 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.harness import FULL, check_outputs, daily_bars, read_outputs, reference
-from tests.kafka_harness import Namespace, Worker, produce
+from tests.faults.harness import FULL, check_outputs, daily_bars, feed, read_outputs, reference
+from tests.kafka_harness import Namespace, Worker
 
 pytestmark = pytest.mark.faults
 
 NAMES = ["HSTECH.csv", "HSI.csv", "CSI300.csv", "0700.HK.csv", "9988.HK.csv", "2097.HK.csv",
          "0179.HK.csv", "3690.HK.csv", "1810.HK.csv", "0981.HK.csv"]  # fmt: skip
-
-
-async def feed(ns: Namespace, inputs: list[tuple[bytes | None, bytes]], seconds: float) -> None:
-    """Produce ``inputs`` in order, spread over ``seconds``, as a live feed would."""
-    chunks = 40
-    size = -(-len(inputs) // chunks)
-    for start in range(0, len(inputs), size):
-        await produce(ns.bootstrap, ns.topic("quotes.raw"), inputs[start : start + size])
-        await asyncio.sleep(seconds / chunks)
 
 
 async def test_sigkill_and_restart_loses_and_duplicates_nothing(

@@ -5,6 +5,7 @@ faults/ against a real Kafka."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import orjson
@@ -46,9 +47,9 @@ def hstech() -> list[ConsumerRecord[bytes, bytes]]:
 def restored(engine: QuoteEngine, changelog: dict[bytes, bytes], days: dict[bytes, bytes]) -> Task:
     task = new_task(engine)
     for key, raw in changelog.items():
-        dict.__setitem__(task.state, key, SymbolState.from_bytes(raw, engine))
+        task.state.load(key, SymbolState.from_bytes(raw, engine))
     for key, raw in days.items():
-        dict.__setitem__(task.days, key, raw)
+        task.days.load(key, raw)
     return task
 
 
@@ -106,6 +107,4 @@ def test_a_bug_in_the_domain_corrupts_the_task_then_the_record_is_dead_lettered(
 
 
 def records_date(rec: ConsumerRecord[bytes, bytes]) -> Any:
-    import datetime as dt
-
     return dt.date.fromisoformat(orjson.loads(rec.value)["date"])
