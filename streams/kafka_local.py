@@ -344,10 +344,15 @@ class LocalCluster:
 
 
 def base64_uuid() -> str:
-    """A Kafka cluster id: 16 random bytes, URL-safe base64 without padding."""
+    """A Kafka cluster id: 16 random bytes, URL-safe base64 without padding, never starting
+    with "-": the storage tool would read such an id as an option (one run in 64 failed with
+    "--cluster-id/-t: expected one argument"); Kafka's own Uuid.randomUuid() skips them too."""
     import base64
 
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def port_open(host: str, port: int) -> bool:

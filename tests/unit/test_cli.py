@@ -90,3 +90,13 @@ def test_both_csv_layouts_read_as_daily_bars() -> None:
     assert orjson.loads(v) == {"symbol": "HSI", "date": "2013-08-20", "close": 21964.051}
     with pytest.raises(SourceError):
         next(quote_records(shared_path("quotes", "HSI.csv"), None))
+
+
+def test_cluster_ids_never_start_with_a_dash_so_the_storage_tool_reads_them_as_ids() -> None:
+    import base64
+
+    from streams.kafka_local import base64_uuid
+
+    ids = [base64_uuid() for _ in range(5000)]  # ~78 would start with "-" if unfiltered
+    assert not [i for i in ids if i.startswith("-")]
+    assert all(len(base64.urlsafe_b64decode(i + "==")) == 16 for i in ids)
