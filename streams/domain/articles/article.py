@@ -13,11 +13,12 @@ from typing import Any
 from streams.domain.articles.claims import ClaimExtractor
 from streams.domain.articles.entities import EntityExtractor
 from streams.domain.articles.metrics import MetricExtractor
+from streams.domain.articles.metrics_zh import ZhMetricExtractor
 from streams.domain.articles.text import paragraphs, sentences
 from streams.domain.instruments import Registry
 
-EXTRACTOR_VERSION = "1"
-METRIC_LANGUAGES = ("en",)  # languages that get metric and claim extraction
+EXTRACTOR_VERSION = "2"
+METRIC_LANGUAGES = ("en", "zh")  # languages that get metric and claim extraction
 
 _ISO3 = {"eng": "en", "zho": "zh", "jpn": "ja", "kor": "ko", "fra": "fr", "deu": "de",
          "spa": "es", "ron": "ro", "hrv": "hr", "ell": "el", "rus": "ru", "ita": "it",
@@ -151,6 +152,7 @@ class ArticleEnricher:
     def __init__(self, registry: Registry) -> None:
         self.entities = EntityExtractor(registry)
         self.metrics = MetricExtractor()
+        self.metrics_zh = ZhMetricExtractor()
         self.claims = ClaimExtractor()
 
     def enrich(self, article: Article) -> dict[str, Any]:
@@ -163,8 +165,9 @@ class ArticleEnricher:
         if lang in METRIC_LANGUAGES:
             sents = sentences(paras)
             published = article.published_date
-            metrics = [m.to_dict() for m in self.metrics.extract(sents, published)]
-            for claim in self.claims.extract(sents, published):
+            extractor = self.metrics_zh if lang == "zh" else self.metrics
+            metrics = [m.to_dict() for m in extractor.extract(sents, published)]
+            for claim in self.claims.extract(sents, article.published_at, lang):
                 claim.symbol = self.entities.resolve(claim.instrument) if claim.instrument else None
                 claims.append(claim.to_dict(article.id))
         return {

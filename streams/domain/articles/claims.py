@@ -83,7 +83,11 @@ def _instrument(sentence: str, before: int, last_seen: str | None) -> str | None
 
 
 class ClaimExtractor:
-    def extract(self, sents: list[Sentence], published: date | None) -> list[Claim]:
+    def extract(
+        self, sents: list[Sentence], published_at: str | None, lang: str = "en"
+    ) -> list[Claim]:
+        """Claims of an article's sentences; ``published_at`` is its ISO date or date-time."""
+        published = _published_date(published_at)
         claims: list[Claim] = []
         last_seen: str | None = None
         paragraph = -1
@@ -163,6 +167,15 @@ class ClaimExtractor:
             if names:
                 last_seen = names[-1].group(0)
         return _dedupe(claims)
+
+
+def _published_date(published_at: str | None) -> date | None:
+    if not published_at:
+        return None
+    try:
+        return date.fromisoformat(published_at[:10])
+    except ValueError:
+        return None
 
 
 def _nearest_date(dates: list[Any], pos: int, after_only: bool = False) -> str | None:
