@@ -68,7 +68,9 @@ def article_from_dict(data: dict[str, Any]) -> Article:
             "url": data.get("url"),
             "title": data.get("title"),
             "body": data.get("body"),
-            "published_at": data.get("dateTime") or data.get("dateTimePub") or data.get("date"),
+            # the source's own publication time when given (the article-date rule of claims
+            # reads it), else when EventRegistry found it
+            "published_at": data.get("dateTimePub") or data.get("dateTime") or data.get("date"),
             "lang": data.get("lang"),
         }
     for name in ("id", "body", "published_at"):
