@@ -82,7 +82,6 @@ class ArticlePipeline:
                 return Result(
                     "duplicate", [OutRecord(ARTICLES_ENRICHED, article_key, codec.dumps(record))]
                 )
-            hashes[article.content_hash.encode()] = article_key
             enriched = self.enricher.enrich(article)
             enriched["enriched_at"] = iso_utc(now)
             records = [OutRecord(ARTICLES_ENRICHED, article_key, codec.dumps(enriched))]
@@ -101,6 +100,9 @@ class ArticlePipeline:
                             codec.dumps(_verdict(envelope, verdict, now)),
                         )
                     )
+            # only now: an article whose enrichment failed (dead-lettered) is not the
+            # original its republications point at
+            hashes[article.content_hash.encode()] = article_key
             return Result("ok", records)
 
         return self._guard(step, key, raw, source)

@@ -7,11 +7,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from streams.domain.articles.zh import normalize
 from streams.domain.instruments import Registry
 
 # "TENCENT (00700)", "(00700.HK)", "QYUNS-B(02509)", "0700.HK", "HK.00700", "腾讯控股(00700)"
 _HK_CODE = re.compile(
-    r"(?P<name>[A-Z][A-Z0-9&.\-' ]{0,40}?|[\u4e00-\u9fff]{2,12})?\s*[（(]\s*(?P<code>\d{4,5})(?:\.HK)?\s*[)）]"
+    r"(?P<name>[A-Z][A-Z0-9&.\-' ]{0,40}?|[\u4e00-\u9fff]{2,12}(?:-[A-Z]{1,3})?)?\s*[（(]\s*(?P<code>\d{4,5})(?:\.HK)?\s*[)）]"
     r"|(?<![\w.])(?P<code2>\d{4,5})\.HK\b"
     r"|\bHK\.(?P<code3>\d{4,5})\b"
     r"|(?:HKEX|SEHK|HK)\s*:\s*(?P<code4>\d{1,5})\b",
@@ -20,6 +21,10 @@ _HK_CODE = re.compile(
 _RIC = re.compile(
     r"[（(](?P<ric>[A-Z0-9]{1,6}\.(?:O|N|OQ|K|KS|KQ|SS|SZ|T|L|PA|DE|AS|SW|TO|AX|SI|TW|BO|NS))[)）]"
 )
+
+
+# "Hang Seng" is the Hang Seng Index, but not in "Hang Seng Consumer Index"
+_NOT_IN_LONGER_INDEX = r"(?!\s+(?:[A-Z][A-Za-z&-]*\s+){0,3}Index\b)"
 
 
 def hk_symbol(code: str) -> str:
@@ -52,19 +57,26 @@ class EntityExtractor:
 
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
-        aliases: list[tuple[str, str]] = []
+        # Aliases are matched on normalized text (Simplified script, ASCII digits: see zh.py),
+        # so one Simplified or Traditional alias covers both scripts.
+        aliases: dict[str, str] = {}
         for inst in registry.instruments.values():
             for alias in {inst.symbol, *(inst.aliases), *([inst.name] if inst.name else [])}:
-                if len(alias) >= 3 and not re.fullmatch(r"\d+(\.HK)?", alias):
-                    aliases.append((alias, inst.symbol))
-        aliases.sort(key=lambda a: len(a[0]), reverse=True)  # longest name wins
-        self._aliases = aliases
+                key = normalize(alias).casefold()
+                short = len(alias) < (3 if alias.isascii() else 2)  # "HK"; 恒指 is a name
+                if not short and not re.fullmatch(r"\d+(\.HK)?", alias):
+                    aliases.setdefault(key, inst.symbol)
+        ordered = sorted(aliases, key=len, reverse=True)  # longest name wins
         parts = [
-            (rf"(?<![\w]){re.escape(alias)}(?![\w])" if alias.isascii() else re.escape(alias))
-            for alias, _ in aliases
+            (
+                rf"(?<![\w]){re.escape(alias)}(?![\w]){_NOT_IN_LONGER_INDEX}"
+                if alias.isascii()
+                else re.escape(alias)
+            )
+            for alias in ordered
         ]
         self._alias_re = re.compile("|".join(parts), re.IGNORECASE) if parts else None
-        self._alias_map = {alias.casefold(): symbol for alias, symbol in aliases}
+        self._alias_map = aliases
 
     def extract(self, text: str) -> list[Entity]:
         found: dict[str, Entity] = {}
@@ -94,12 +106,12 @@ class EntityExtractor:
         for m in _RIC.finditer(text):
             add(m.group("ric"), "ticker", m.group(0))
         if self._alias_re is not None:
-            for m in self._alias_re.finditer(text):
+            for m in self._alias_re.finditer(normalize(text)):  # same length as ``text``
                 symbol = self._alias_map[m.group(0).casefold()]
                 inst = self.registry.instruments.get(symbol)
-                add(symbol, inst.kind if inst else "stock", m.group(0))
+                add(symbol, inst.kind if inst else "stock", text[m.start() : m.end()])
         return sorted(found.values(), key=lambda e: (-e.mentions, e.symbol))
 
     def resolve(self, name: str) -> str | None:
         """The symbol a name stands for, if the registry knows it."""
-        return self._alias_map.get(name.strip().casefold())
+        return self._alias_map.get(normalize(name.strip()).casefold())
