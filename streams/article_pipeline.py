@@ -16,7 +16,15 @@ from streams.contracts import decode_article
 from streams.domain.articles.article import ArticleEnricher, article_from_dict
 from streams.domain.articles.claims import check_claim
 from streams.domain.timeutil import iso_utc
-from streams.pipeline import OutRecord, Result, SourceRecord, StateStore, day_key, guarded
+from streams.pipeline import (
+    OutRecord,
+    Result,
+    SourceRecord,
+    StateStore,
+    day_key,
+    guarded,
+    pending_key,
+)
 
 log = logging.getLogger(__name__)
 
@@ -93,13 +101,7 @@ class ArticlePipeline:
                     )
                 else:
                     verdict = check_claim(claim, lambda _s, _d: None)
-                    records.append(
-                        OutRecord(
-                            ARTICLES_CLAIMS,
-                            article_key,
-                            codec.dumps(_verdict(envelope, verdict, now)),
-                        )
-                    )
+                    records.append(_claim_record(envelope, verdict, now))
             # only now: an article whose enrichment failed (dead-lettered) is not the
             # original its republications point at
             hashes[article.content_hash.encode()] = article_key
@@ -109,25 +111,85 @@ class ArticlePipeline:
 
     # 3. claims.bysymbol -> articles.claims, where the symbol's day records live
     def check(
-        self, key: bytes | None, value: bytes | None, source: SourceRecord, days: StateStore
+        self,
+        key: bytes | None,
+        value: bytes | None,
+        source: SourceRecord,
+        days: StateStore,
+        latest: LatestDay,
     ) -> Result:
+        """A claim's verdict from the quote state of its symbol. A claim about a day the
+        state has no final bar for yet is ``pending``: published as such, and kept (in the
+        changelogged day table) until :meth:`recheck` finds that day's bar."""
         raw = value or b""
 
         def step() -> Result:
             envelope: dict[str, Any] = codec.loads(raw)
-
-            def lookup(symbol: str, day: str) -> dict[str, Any] | None:
-                found = days.get(day_key(symbol, day))
-                return None if found is None else codec.loads(found)
-
-            verdict = check_claim(envelope["claim"], lookup)
-            out = _verdict(envelope, verdict, self.clock())
-            return Result(
-                "ok",
-                [OutRecord(ARTICLES_CLAIMS, envelope["article_id"].encode(), codec.dumps(out))],
-            )
+            now = self.clock()
+            verdict = check_claim(envelope["claim"], _lookup(days), latest)
+            records = [_claim_record(envelope, verdict, now)]
+            symbol = envelope["claim"].get("symbol")
+            if verdict["verdict"] == "pending" and symbol:
+                waiting = _pending(days, symbol)
+                waiting.append(envelope)
+                if len(waiting) > PENDING_LIMIT:  # bounded: the oldest gets a final verdict
+                    expired = waiting.pop(0)
+                    reason = f"expired: no bar arrived while {PENDING_LIMIT} newer claims waited"
+                    final = {"verdict": "unknown", "reason": reason, "compared": {}}
+                    records.append(_claim_record(expired, final, now))
+                days[pending_key(symbol)] = codec.dumps(waiting)
+            return Result("ok", records)
 
         return self._guard(step, key, raw, source)
+
+    def recheck(self, symbol: str, days: StateStore, latest: LatestDay) -> list[OutRecord]:
+        """Final verdicts of the symbol's pending claims that its quote state now decides
+        (same claim id, a later record on ``articles.claims``); the rest keep waiting."""
+        key = pending_key(symbol)
+        if days.get(key, b"[]") == b"[]":
+            return []
+        waiting = _pending(days, symbol)
+        now = self.clock()
+        lookup = _lookup(days)
+        records: list[OutRecord] = []
+        still: list[dict[str, Any]] = []
+        for envelope in waiting:
+            verdict = check_claim(envelope["claim"], lookup, latest)
+            if verdict["verdict"] == "pending":
+                still.append(envelope)
+            else:
+                records.append(_claim_record(envelope, verdict, now))
+        if records:
+            days[key] = codec.dumps(still)
+        return records
+
+
+PENDING_LIMIT = 256
+"""Pending claims kept per symbol; the oldest beyond it gets a final ``unknown``."""
+
+LatestDay = Callable[[str], str | None]
+"""The latest trading day whose close is final in a symbol's state, or None."""
+
+
+def _lookup(days: StateStore) -> Callable[[str, str], dict[str, Any] | None]:
+    def lookup(symbol: str, day: str) -> dict[str, Any] | None:
+        found = days.get(day_key(symbol, day))
+        return None if found is None else codec.loads(found)
+
+    return lookup
+
+
+def _pending(days: StateStore, symbol: str) -> list[dict[str, Any]]:
+    found = days.get(pending_key(symbol))
+    return [] if found is None else list(codec.loads(found))
+
+
+def _claim_record(envelope: dict[str, Any], verdict: dict[str, Any], now: int) -> OutRecord:
+    return OutRecord(
+        ARTICLES_CLAIMS,
+        envelope["article_id"].encode(),
+        codec.dumps(_verdict(envelope, verdict, now)),
+    )
 
 
 def _verdict(envelope: dict[str, Any], verdict: dict[str, Any], now: int) -> dict[str, Any]:

@@ -341,6 +341,11 @@ def offline_article_lines(
         for i, (key, value) in enumerate(quote_records(Path(csv_path), symbol)):
             quotes.process(key, value, SourceRecord(QUOTES_RAW, None, i), state, days)
     articles = ArticlePipeline(ArticleEnricher(registry), utc_now_ms)
+
+    def latest(symbol: str) -> str | None:
+        found = state.get(symbol.encode())
+        return found.last_final_day if found is not None else None
+
     hashes: dict[bytes, bytes] = {}
     for index, (key, value) in enumerate(article_records(path, published_at, None, None)):
         routed = articles.route(key, value, SourceRecord("articles.raw", None, index))
@@ -351,7 +356,7 @@ def offline_article_lines(
             if rec.topic == ARTICLES_BYHASH:
                 pending += articles.enrich(rec.key, rec.value, source, hashes).records
             elif rec.topic == CLAIMS_BYSYMBOL:
-                pending += articles.check(rec.key, rec.value, source, days).records
+                pending += articles.check(rec.key, rec.value, source, days, latest).records
             else:
                 yield {
                     "topic": rec.topic,

@@ -159,17 +159,30 @@ class QuotePipeline:
         return result
 
 
-DAY_FIELDS = ("trading_day", "price", "sma", "prev_trading_day", "streak")
+DAY_FIELDS = ("trading_day", "price", "sma", "prev_trading_day", "prev_close", "streak")
 """What claim checks and the dashboard read of a final day; the rest of the signal is not
-kept (day records stay in memory for as long as they are kept: ~680 B as full signals)."""
+kept (day records stay in memory for as long as they are kept: ~680 B as full signals).
+``open``/``high``/``low`` are kept too when the day had a range: a bar of closes only (an
+index's daily close) has open = high = low = close, and a claim about its intraday high
+must get ``unknown``, not a verdict on a made-up high."""
 
 
 def day_record(signal: dict[str, Any]) -> bytes:
     """The kept part of a final daily signal, as bytes of exactly its length (orjson's
     result keeps its ~8 KiB working buffer as capacity)."""
-    return bytes(memoryview(codec.dumps({k: signal.get(k) for k in DAY_FIELDS})))
+    kept = {k: signal.get(k) for k in DAY_FIELDS}
+    bar = signal.get("bar") or {}
+    if not (bar.get("open") == bar.get("high") == bar.get("low") == bar.get("close")):
+        kept.update(open=bar["open"], high=bar["high"], low=bar["low"])
+    return bytes(memoryview(codec.dumps(kept)))
 
 
 def day_key(symbol: str, day: str) -> bytes:
     """Key of a symbol's final day in the day-record table."""
     return f"{symbol}|{day}".encode()
+
+
+def pending_key(symbol: str) -> bytes:
+    """Key of a symbol's pending claims in the day-record table (same partition, same
+    changelog: a restore brings back the days and the claims waiting for them together)."""
+    return f"{symbol}|pending".encode()

@@ -135,8 +135,12 @@ class Task:
             else:
                 if rec.topic == quotes_topic:
                     result = self.quotes.process(rec.key, raw, source, self.state, self.days)
+                    if result.status == "ok" and rec.key is not None:
+                        # a new final day may decide claims that were waiting for it
+                        symbol = rec.key.decode("utf-8", "replace")
+                        result.records += self.claims.recheck(symbol, self.days, self.latest)
                 else:
-                    result = self.claims.check(rec.key, raw, source, self.days)
+                    result = self.claims.check(rec.key, raw, source, self.days, self.latest)
                 if result.reason == "internal_error":
                     raise TaskCorrupted((rec.topic, rec.offset))
             batch.records += result.records
@@ -144,6 +148,11 @@ class Task:
             batch.offsets[TopicPartition(rec.topic, rec.partition)] = rec.offset + 1
             _count(result, source, started)
         return batch
+
+    def latest(self, symbol: str) -> str | None:
+        """The latest trading day whose close is final in ``symbol``'s state."""
+        state = self.state.get(symbol.encode("utf-8"))
+        return state.last_final_day if state is not None else None
 
     def changelog(self) -> tuple[list[tuple[bytes, bytes]], list[tuple[bytes, bytes]]]:
         """The latest value of every state and day written since the last commit."""

@@ -238,7 +238,9 @@ def _tolerance(value: float, qualifier: str | None, decimals: int | None) -> flo
     return 0.5 * 10 ** (-decimals) + 1e-9
 
 
-def check_claim(claim: dict[str, Any], lookup: DayLookup) -> dict[str, Any]:
+def check_claim(
+    claim: dict[str, Any], lookup: DayLookup, latest: Callable[[str], str | None] | None = None
+) -> dict[str, Any]:
     """``confirmed``, ``contradicted`` or ``unknown``, with the numbers compared."""
     symbol = claim.get("symbol")
     if not symbol:
