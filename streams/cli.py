@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from streams import codec
-from streams.config import QUOTES_RAW, TOPICS, Settings
+from streams.config import QUOTES_RAW, REPO_ROOT, TOPICS, Settings
 
 
 @click.group()
@@ -199,22 +199,26 @@ def publish_article(
 
 @main.command("eval")
 @click.option(
-    "--article",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=Path("../shared/data/articles/double11-hk.txt"),
+    "--labels-dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=REPO_ROOT / "samples" / "articles" / "labels",
     show_default=True,
+    help="Hand labels of real records: en/ and zh/ (format in its README).",
 )
 @click.option(
-    "--labels",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=Path("../shared/data/articles/double11-hk.labels.json"),
+    "--shared",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=REPO_ROOT.parent / "shared" / "data",
     show_default=True,
+    help="The real data the labels refer to (articles/ and quotes/).",
 )
-def eval_command(article: Path, labels: Path) -> None:
-    """Score metric, stock-code and claim extraction against hand labels."""
-    from streams.evaluation import evaluate, report
+@click.option("--details", is_flag=True, help="List every missed and extra metric and claim.")
+def eval_command(labels_dir: Path, shared: Path, details: bool) -> None:
+    """Score metrics, stock codes and claims against hand labels, English and Chinese
+    separately (claims: checked against the real closes in SHARED/quotes)."""
+    from streams.evaluation import evaluate_sets, report_sets
 
-    click.echo(report(evaluate(article, labels)))
+    click.echo(report_sets(evaluate_sets(labels_dir, shared), details))
 
 
 @main.command()

@@ -1,5 +1,12 @@
 """Scores the article extractor against hand labels: precision, recall and F1 over
-distinct (kind, value, unit), per kind and overall; stock codes; claims."""
+distinct (kind, value, unit), per kind and overall; stock codes; claims.
+
+:func:`evaluate_sets` scores every labelled real record (``samples/articles/labels/{en,zh}``)
+and the seed article, English and Chinese separately. Records go through the worker's own
+edge (bytes -> decode -> validate -> map -> enrich), and claims are checked against quote
+state built from the real closes in ``../shared/data/quotes`` by the worker's own quote
+pipeline: "checked" means the claim was extracted and got ``confirmed`` or ``contradicted``.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +19,8 @@ from typing import Any
 from streams import codec
 from streams.domain.articles.article import Article, ArticleEnricher
 from streams.domain.instruments import Registry
+
+LABEL_DIRS = ("en", "zh")
 
 
 @dataclass(frozen=True)
@@ -128,4 +137,205 @@ def report(result: dict[str, Any]) -> str:
     for name in ("missed", "extra"):
         for item in result[name]:
             lines.append(f"{name}: {item}")
+    return "\n".join(lines)
+
+
+# -- many labelled records, per language ------------------------------------------------
+@dataclass
+class LabelledRecord:
+    name: str
+    lang: str
+    raw: bytes  # the record as it arrives on articles.raw
+    labels: dict[str, Any]
+
+
+def load_labelled(labels_root: Path, shared_articles: Path) -> list[LabelledRecord]:
+    """The labelled real records under ``labels_root/{en,zh}``, read from the shared feed
+    files they name, plus the seed article when its labels are there."""
+    feeds: dict[str, dict[str, bytes]] = {}
+    out: list[LabelledRecord] = []
+    seed_labels = shared_articles / "double11-hk.labels.json"
+    if seed_labels.exists():
+        labels = codec.loads(seed_labels.read_bytes())
+        text = (shared_articles / labels["article"]).read_text(encoding="utf-8")
+        record = {"id": "double11-hk", "source": "labels", "body": text,
+                  "published_at": labels["published_at"], "lang": labels.get("lang", "en")}  # fmt: skip
+        out.append(LabelledRecord("double11-hk", "en", codec.dumps(record), labels))
+    for lang in LABEL_DIRS:
+        for path in sorted((labels_root / lang).glob("*.labels.json")):
+            labels = codec.loads(path.read_bytes())
+            feed = feeds.get(labels["file"])
+            if feed is None:
+                feed = feeds[labels["file"]] = {}
+                for line in (shared_articles / labels["file"]).read_bytes().splitlines():
+                    if line.strip():
+                        feed[str(codec.loads(line)["uri"])] = line
+            out.append(LabelledRecord(str(labels["uri"]), lang, feed[str(labels["uri"])], labels))
+    return out
+
+
+def day_table(quotes_dir: Path, registry: Registry) -> tuple[dict[bytes, bytes], dict[str, str]]:
+    """Final day records of every shared series (symbol = file stem), as the quote task keeps
+    them, and each symbol's latest final day."""
+    from streams.domain.quotes import QuoteEngine, SymbolState
+    from streams.domain.rules import RuleBook
+    from streams.pipeline import QuotePipeline, SourceRecord
+    from streams.sources import quote_records
+
+    days: dict[bytes, bytes] = {}
+    state: dict[bytes, SymbolState] = {}
+    pipeline = QuotePipeline(QuoteEngine(RuleBook(()), registry), lambda: 0)
+    for csv in sorted(quotes_dir.glob("*.csv")):
+        for i, (key, value) in enumerate(quote_records(csv, csv.stem)):
+            pipeline.process(key, value, SourceRecord("quotes.raw", 0, i), state, days)
+    latest = {k.decode(): s.last_final_day for k, s in state.items() if s.last_final_day}
+    return days, latest
+
+
+_CLAIM_FIELDS = {
+    "index_change_pct": ("value", "period", "date"),
+    "index_change_points": ("value", "period", "date"),
+    "index_level": ("value", "field", "date"),
+    "streak": ("direction", "count", "unit"),
+    "ma_cross": ("window", "direction", "date"),
+    "drawdown": ("from_value", "to_value", "value_pct"),
+}
+
+
+def claim_match_key(claim: dict[str, Any]) -> tuple[Any, ...]:
+    """What must agree for a predicted claim to be a labelled one (instrument by symbol)."""
+    kind = claim["type"]
+    values: list[Any] = [kind, claim.get("symbol")]
+    for name in _CLAIM_FIELDS.get(kind, ()):
+        v = claim.get(name)
+        if name == "count" and v is None:
+            v = claim.get("days")  # the seed's streaks count days
+        if name == "unit" and v is None:
+            v = "days"
+        values.append(round(float(v), 4) if isinstance(v, int | float) and name != "count" else v)
+    return tuple(values)
+
+
+@dataclass
+class ClaimTally:
+    labelled: int = 0  # labelled claims about an instrument with data
+    extracted: int = 0
+    checked: int = 0  # extracted and given confirmed/contradicted
+    predicted: int = 0  # predicted claims about an instrument with data
+    matched_predicted: int = 0
+
+    def row(self, name: str) -> str:
+        share = self.checked / self.labelled if self.labelled else 1.0
+        precision = self.matched_predicted / self.predicted if self.predicted else 1.0
+        return (
+            f"{name:<14} labelled={self.labelled} extracted={self.extracted} "
+            f"checked={self.checked} ({share:.0%})  precision={precision:.3f} "
+            f"(of {self.predicted} predicted)"
+        )
+
+
+def evaluate_sets(
+    labels_root: Path, shared: Path, registry: Registry | None = None
+) -> dict[str, dict[str, Any]]:
+    """Per language: metric scores (overall and per kind, summed over records), stock codes,
+    claims about instruments with data, and the misses and extras by record."""
+    from streams.article_pipeline import ArticlePipeline
+    from streams.domain.articles.claims import check_claim
+    from streams.pipeline import SourceRecord
+
+    registry = registry or Registry.load(None)
+    pipeline = ArticlePipeline(ArticleEnricher(registry), lambda: 0)
+    days, latest_days = day_table(shared / "quotes", registry)
+
+    def lookup(symbol: str, day: str) -> dict[str, Any] | None:
+        found = days.get(f"{symbol}|{day}".encode())
+        return None if found is None else codec.loads(found)
+
+    with_data = set(latest_days)
+    resolve = pipeline.enricher.entities.resolve
+
+    def label_symbol(claim: dict[str, Any]) -> dict[str, Any]:
+        if "symbol" in claim:  # the seed's labels name the instrument only
+            return claim
+        return {**claim, "symbol": resolve(claim.get("instrument") or "")}
+
+    results: dict[str, dict[str, Any]] = {}
+    for rec in load_labelled(labels_root, shared / "articles"):
+        res = results.setdefault(
+            rec.lang,
+            {"records": 0, "pred": [], "gold": [], "stock_pred": set(), "stock_gold": set(),
+             "claims": ClaimTally(), "missed": [], "extra": [], "claim_misses": []},
+        )  # fmt: skip
+        res["records"] += 1
+        routed = pipeline.route(None, rec.raw, SourceRecord("articles.raw", 0, 0))
+        if routed.status != "ok":
+            raise ValueError(f"{rec.name}: the edge rejected a labelled record: {routed.reason}")
+        byhash = routed.records[0]
+        out = pipeline.enrich(byhash.key, byhash.value, SourceRecord("articles.byhash", 0, 0), {})
+        enriched = codec.loads(out.records[0].value)
+        pred = list(
+            dict.fromkeys((m["kind"], float(m["value"]), m["unit"]) for m in enriched["metrics"])
+        )
+        gold = list(dict.fromkeys((m["kind"], float(m["value"]), m["unit"]) for m in rec.labels["metrics"]))  # fmt: skip
+        res["pred"].append(pred)
+        res["gold"].append(gold)
+        res["missed"] += [(rec.name, g) for g in gold if not any(_same(p, g, False) for p in pred)]
+        res["extra"] += [(rec.name, p) for p in pred if not any(_same(p, g, False) for g in gold)]
+        res["stock_pred"] |= {(rec.name, e["symbol"]) for e in enriched["entities"]
+                              if e["kind"] == "stock" and e["code"]}  # fmt: skip
+        res["stock_gold"] |= {(rec.name, e["ticker"]) for e in rec.labels.get("entities", [])}
+        tally: ClaimTally = res["claims"]
+        predicted = {
+            claim_match_key(c): c for c in enriched["claims"] if c.get("symbol") in with_data
+        }
+        labelled = [label_symbol(c) for c in rec.labels.get("claims", [])]
+        gold_claims = {claim_match_key(c) for c in labelled if c["symbol"] in with_data}
+        tally.predicted += len(predicted)
+        tally.matched_predicted += len(set(predicted) & gold_claims)
+        for key in gold_claims:
+            tally.labelled += 1
+            claim = predicted.get(key)
+            if claim is None:
+                res["claim_misses"].append((rec.name, key))
+                continue
+            tally.extracted += 1
+            verdict = check_claim(claim, lookup, latest_days.get)
+            if verdict["verdict"] in ("confirmed", "contradicted"):
+                tally.checked += 1
+    for res in results.values():
+        pairs = list(zip(res.pop("pred"), res.pop("gold"), strict=True))
+        kinds = sorted({k for p, g in pairs for k, _, _ in (*p, *g)})
+        res["metrics"] = _sum_scores([score_keys(p, g) for p, g in pairs])
+        res["metrics_money_price_family"] = _sum_scores([score_keys(p, g, True) for p, g in pairs])
+        res["per_kind"] = {
+            k: _sum_scores(
+                [
+                    score_keys([x for x in p if x[0] == k], [x for x in g if x[0] == k])
+                    for p, g in pairs
+                ]
+            )
+            for k in kinds
+        }
+        res["stock_codes"] = _set_score(res.pop("stock_pred"), res.pop("stock_gold"))
+    return results
+
+
+def _sum_scores(scores: list[Score]) -> Score:
+    return Score(sum(s.tp for s in scores), sum(s.fp for s in scores), sum(s.fn for s in scores))
+
+
+def report_sets(results: dict[str, dict[str, Any]], details: bool = False) -> str:
+    lines: list[str] = []
+    for lang in sorted(results):
+        res = results[lang]
+        lines.append(f"== {lang}: {res['records']} labelled records ==")
+        lines.append(res["metrics"].row("metrics"))
+        lines.append(res["metrics_money_price_family"].row("  money~price"))
+        lines += [score.row(f"  {kind}") for kind, score in res["per_kind"].items()]
+        lines.append(res["stock_codes"].row("stock codes"))
+        lines.append(res["claims"].row("claims w/ data"))
+        if details:
+            lines += [f"missed: {name} {item}" for name, item in res["missed"]]
+            lines += [f"extra: {name} {item}" for name, item in res["extra"]]
+            lines += [f"claim missed: {name} {item}" for name, item in res["claim_misses"]]
     return "\n".join(lines)
