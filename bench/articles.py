@@ -6,7 +6,12 @@ run (best of --repeat rounds each, so background noise inflates neither side). Q
 F1 over distinct (kind, value, unit) on the seed article's hand labels, with quantulum3's
 units mapped to ours as generously as its output allows.
 
-    .venv/bin/python bench/articles.py [--repeat 5] [--out bench/out/articles.json]
+English and Chinese are reported separately (articles/s and KB/s of title + body), and the
+whole 99-record file against a baseline: the same enricher of an earlier commit
+(``--baseline REV``, checked out into a temporary git worktree), timed in this run, in
+turns with the current tree, each in a fresh process.
+
+    .venv/bin/python bench/articles.py [--repeat 5] [--baseline 334a57f] [--out bench/out/articles.json]
 """
 
 from __future__ import annotations
@@ -14,6 +19,9 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import subprocess
+import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Callable
@@ -76,10 +84,83 @@ def best_rate(fn: Callable[[], None], items: int, repeat: int) -> float:
     return items / best
 
 
+# Times one tree's enricher on the 99 records, by language; run in a fresh process per tree.
+_TIMER = r"""
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+import orjson
+from streams.domain.articles.article import ArticleEnricher, article_from_dict
+from streams.domain.instruments import Registry
+records = [orjson.loads(x) for x in open(sys.argv[2], "rb").read().splitlines() if x.strip()]
+articles = [article_from_dict(r) for r in records]
+enricher = ArticleEnricher(Registry.load(None))
+groups = {"all_99": articles, "en": [a for a in articles if a.lang == "en"],
+          "zh": [a for a in articles if a.lang == "zh"]}
+out = {}
+for name, group in groups.items():
+    size = sum(len(((a.title or "") + a.body).encode()) for a in group)
+    best = float("inf")
+    for _ in range(int(sys.argv[3])):
+        start = time.perf_counter()
+        for a in group:
+            enricher.enrich(a)
+        best = min(best, time.perf_counter() - start)
+    out[name] = {"articles": len(group), "kb": size / 1024, "seconds": best,
+                 "articles_per_s": len(group) / best, "kb_per_s": size / 1024 / best}
+print(json.dumps(out))
+"""
+
+
+def time_tree(tree: Path, repeat: int) -> dict[str, dict[str, float]]:
+    feed = SHARED / "news-hk-2025-07-24_08-23.jsonl"
+    proc = subprocess.run(
+        [sys.executable, "-c", _TIMER, str(tree), str(feed), str(repeat)],
+        capture_output=True, text=True, check=True, cwd=tree,
+    )  # fmt: skip
+    result: dict[str, dict[str, float]] = json.loads(proc.stdout)
+    return result
+
+
+def against_baseline(rev: str, repeat: int, rounds: int = 3) -> dict[str, Any]:
+    """The current tree and ``rev``, each timed ``rounds`` times in turns; best of each."""
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp) / "baseline"
+        subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(base), rev],
+                       check=True, capture_output=True)  # fmt: skip
+        try:
+            runs: dict[str, list[dict[str, dict[str, float]]]] = {"current": [], "baseline": []}
+            for _ in range(rounds):
+                runs["current"].append(time_tree(REPO, repeat))
+                runs["baseline"].append(time_tree(base, repeat))
+        finally:
+            subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(base)],
+                           check=False, capture_output=True)  # fmt: skip
+    best = {
+        side: {g: max(r[g]["kb_per_s"] for r in rs) for g in rs[0]} for side, rs in runs.items()
+    }
+    return {
+        "baseline_rev": rev,
+        "kb_per_s": best,
+        "articles_per_s": {
+            side: {g: max(r[g]["articles_per_s"] for r in rs) for g in rs[0]}
+            for side, rs in runs.items()
+        },
+        "ratio_current_over_baseline_kb_per_s": {
+            g: best["current"][g] / best["baseline"][g] for g in best["current"]
+        },
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "out" / "articles.json")
+    ap.add_argument(
+        "--baseline",
+        default="334a57f",
+        help="Commit whose enricher the whole file is compared with (default: main before "
+        "Chinese extraction, when the file ran at 486 articles/s on the reference machine).",
+    )
     args = ap.parse_args()
     warnings.filterwarnings("ignore", module="quantulum3")
 
@@ -132,6 +213,10 @@ def main() -> None:
             for k, s in quality.items()
         },
     }
+    languages = time_tree(REPO, args.repeat)
+    baseline = against_baseline(args.baseline, args.repeat)
+    result["by_language"] = languages
+    result["baseline"] = baseline
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
     print(f"articles/s (best of {args.repeat})      windvane   quantulum3   ratio")
@@ -139,6 +224,15 @@ def main() -> None:
         w, q = rates["windvane"][corpus], rates["quantulum3"][corpus]
         print(f"  {corpus:<24} {w:>10.1f} {q:>12.1f} {w / q:>7.1f}x")
     print(f"  {'jsonl_all_99':<24} {rates['windvane']['jsonl_all_99']:>10.1f}")
+    print("by language (windvane, this tree)   articles  articles/s      KB/s")
+    for name, row in languages.items():
+        print(
+            f"  {name:<32} {row['articles']:>8} {row['articles_per_s']:>11.1f} {row['kb_per_s']:>9.1f}"
+        )
+    print(f"whole file vs {args.baseline} (best of 3 turns each, KB/s):")
+    for group, ratio in baseline["ratio_current_over_baseline_kb_per_s"].items():
+        cur, base = baseline["kb_per_s"]["current"][group], baseline["kb_per_s"]["baseline"][group]
+        print(f"  {group:<8} current {cur:>8.1f}  baseline {base:>8.1f}  ratio {ratio:.2f}x")
     print("seed-article metric F1:")
     for name, s in quality.items():
         print(f"  {name:<30} P={s.precision:.3f} R={s.recall:.3f} F1={s.f1:.3f}")

@@ -9,12 +9,15 @@ an offset found in it is an offset in the original (spans and quoted text stay t
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 import opencc
 
 _FULLWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}  # ！..～ -> !..~
 _FULLWIDTH[0x3000] = 0x20  # ideographic space
+_FULLWIDTH_RUN = re.compile("[\uff01-\uff5e\u3000]+")
+_HAS_HAN = re.compile("[\u3400-\u9fff\uf900-\ufaff]")
 
 
 @cache
@@ -24,7 +27,7 @@ def _t2s() -> opencc.OpenCC:
 
 def to_simplified(text: str) -> str:
     """Traditional -> Simplified (OpenCC), character for character."""
-    if text.isascii():
+    if text.isascii() or not _HAS_HAN.search(text):
         return text
     converted: str = _t2s().convert(text)
     if len(converted) == len(text):
@@ -35,7 +38,12 @@ def to_simplified(text: str) -> str:
 
 def to_halfwidth(text: str) -> str:
     """Full-width ASCII forms (``１２３``, ``％``, ``，``) as ASCII, same length."""
-    return text.translate(_FULLWIDTH)
+    # only the runs that need it: str.translate walks every character through a dict
+    return _FULLWIDTH_RUN.sub(_halfwidth_run, text)
+
+
+def _halfwidth_run(m: re.Match[str]) -> str:
+    return m.group().translate(_FULLWIDTH)
 
 
 def normalize(text: str) -> str:
@@ -44,7 +52,7 @@ def normalize(text: str) -> str:
 
 
 def has_han(text: str) -> bool:
-    return any("\u4e00" <= c <= "\u9fff" for c in text)
+    return _HAS_HAN.search(text) is not None
 
 
 __all__ = ["has_han", "normalize", "to_halfwidth", "to_simplified"]
