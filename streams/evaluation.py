@@ -193,8 +193,8 @@ def day_table(quotes_dir: Path, registry: Registry) -> tuple[dict[bytes, bytes],
 
 
 _CLAIM_FIELDS = {
-    "index_change_pct": ("value", "period", "date"),
-    "index_change_points": ("value", "period", "date"),
+    "index_change_pct": ("value", "period", "field", "date"),
+    "index_change_points": ("value", "period", "field", "date"),
     "index_level": ("value", "field", "date"),
     "streak": ("direction", "count", "unit"),
     "ma_cross": ("window", "direction", "date"),
@@ -212,6 +212,8 @@ def claim_match_key(claim: dict[str, Any]) -> tuple[Any, ...]:
             v = claim.get("days")  # the seed's streaks count days
         if name == "unit" and v is None:
             v = "days"
+        if name == "field" and kind.startswith("index_change") and v is None:
+            v = "close"  # a change without a field is close to close
         values.append(round(float(v), 4) if isinstance(v, int | float) and name != "count" else v)
     return tuple(values)
 

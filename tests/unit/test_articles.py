@@ -172,6 +172,13 @@ def test_hang_seng_sub_indexes_are_not_the_hang_seng_index(text: str) -> None:
     assert "HSI" not in {e["symbol"] for e in through_edge(article_record(text))["entities"]}
 
 
+@pytest.mark.parametrize(
+    "text", ["今(2025)年7月數據", "去（2024）年同期", "明(2026)財年", "(2018)年報"]
+)
+def test_years_in_brackets_are_not_stock_codes(text: str) -> None:
+    assert through_edge(article_record(text))["entities"] == []
+
+
 def test_a_longer_listed_name_is_not_the_shorter_one() -> None:
     found = {e["symbol"] for e in through_edge(article_record("騰訊音樂股價升"))["entities"]}
     assert found == {"1698.HK"}

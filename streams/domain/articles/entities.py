@@ -25,6 +25,8 @@ _NAME_BEFORE = re.compile(
     r"(?:[A-Z][A-Z0-9&.\-' ]{0,40}?|[\u4e00-\u9fff]{2,12}(?:-[A-Z]{1,3})?)\s*$"
 )
 _NAME_WINDOW = 48
+_YEAR_IN_BRACKETS = re.compile(r"\s*(?:年|财年|財年|年度)")
+_YEAR_IN_BRACKETS_BEFORE = re.compile(r"[今去明前后後本][（(]")
 # Reuters-style instrument codes of other exchanges: (NVDA.O), (005930.KS), (600519.SS)
 _RIC = re.compile(
     r"[（(](?P<ric>[A-Z0-9]{1,6}\.(?:O|N|OQ|K|KS|KQ|SS|SZ|T|L|PA|DE|AS|SW|TO|AX|SI|TW|BO|NS))[)）]"
@@ -110,6 +112,10 @@ class EntityExtractor:
 
         previous_end = 0
         for m in _HK_CODE.finditer(text):
+            if _YEAR_IN_BRACKETS.match(text, m.end()) or _YEAR_IN_BRACKETS_BEFORE.search(
+                text, max(0, m.start() - 1), m.start() + 1
+            ):
+                continue  # 今(2025)年, 去(2024)年: Taiwanese press writes years like codes
             code = m.group("code") or m.group("code2") or m.group("code3") or m.group("code4")
             start, name = m.start(), None
             if m.group("code"):
