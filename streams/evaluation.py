@@ -214,6 +214,8 @@ def claim_match_key(claim: dict[str, Any]) -> tuple[Any, ...]:
             v = "days"
         if name == "field" and kind.startswith("index_change") and v is None:
             v = "close"  # a change without a field is close to close
+        if name == "field" and kind == "index_level" and v is None:
+            v = "level"  # the seed's labels say "peak" or "low" in a note, not a field
         values.append(round(float(v), 4) if isinstance(v, int | float) and name != "count" else v)
     return tuple(values)
 

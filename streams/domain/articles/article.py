@@ -155,7 +155,7 @@ class ArticleEnricher:
         self.entities = EntityExtractor(registry)
         self.metrics = MetricExtractor()
         self.metrics_zh = ZhMetricExtractor()
-        self.claims = ClaimExtractor()
+        self.claims = ClaimExtractor(registry, self.entities.resolve)
 
     def enrich(self, article: Article) -> dict[str, Any]:
         text = f"{article.title}\n{article.body}" if article.title else article.body
@@ -170,8 +170,7 @@ class ArticleEnricher:
             extractor = self.metrics_zh if lang == "zh" else self.metrics
             metrics = [m.to_dict() for m in extractor.extract(sents, published)]
             for claim in self.claims.extract(sents, article.published_at, lang):
-                claim.symbol = self.entities.resolve(claim.instrument) if claim.instrument else None
-                claims.append(claim.to_dict(article.id))
+                claims.append(claim.to_dict(article.id))  # symbol resolved by the extractor
         return {
             "id": article.id,
             "source": article.source,
