@@ -48,7 +48,7 @@ Dates, the article-date rule:
   (较年内高点, "from its peak") is not a claim windvane checks and is not extracted; a level
   with such a span ("a peak of 3572.70 in September") keeps ``date`` null.
 * A streak that a predicate ends ("终止连四日走跌", "snapped a four-day losing streak") is
-  dated the weekday before the claim's day.
+  dated the weekday before the claim's day (a streak of weeks: the week before's Friday).
 
 Checks (:func:`check_claim`) are pure functions of the claim, a day-record lookup and the
 latest final day per symbol; their tolerances are described at :func:`_within`.
@@ -746,6 +746,9 @@ class Published:
         return None if day is None else last_weekday(day)
 
 
+_BENCHMARK = re.compile(r"benchmark|broader|main index|key index|大市|大盘", re.IGNORECASE)
+
+
 def last_weekday(day: date) -> date:
     while day.weekday() >= 5:
         day -= timedelta(days=1)
@@ -783,11 +786,15 @@ class ClaimExtractor:
         published = Published.parse(published_at)
         claims: list[Claim] = []
         paragraph, last_index = -1, None
+        benchmark: Subject | None = None  # the first index the article names
         levels: list[Claim] = []  # the paragraph's levels, for drawdowns
         for sent in sents:
             if sent.paragraph != paragraph:
                 paragraph, last_index, levels = sent.paragraph, None, []
-            found, last_index = self._sentence(grammar, sent.text, published, last_index, levels)
+            found, last_index, first = self._sentence(
+                grammar, sent.text, published, last_index, levels, benchmark
+            )
+            benchmark = benchmark or first
             claims += found
         return _dedupe(claims)
 
@@ -799,7 +806,9 @@ class ClaimExtractor:
         published: Published,
         last_index: Subject | None,
         levels: list[Claim],
-    ) -> tuple[list[Claim], Subject | None]:
+        benchmark: Subject | None = None,
+    ) -> tuple[list[Claim], Subject | None, Subject | None]:
+        """The sentence's claims, the last index it leaves named, and the first it names."""
         s = _Sent(g, text, g.prepare(text), published)
         s.mentions = g.mentions(s.norm)
         s.dates = g.dates(s.norm, published.day)
@@ -813,6 +822,18 @@ class ClaimExtractor:
         s.clauses = _clauses(s.norm, g.clause)
         current = last_index
         for m in s.mentions:  # anaphora: the last index named before it
+            if m.kind == "anaphora" and _BENCHMARK.search(s.norm, m.start, m.end):
+                # "the benchmark", 大市: the market's main index, which a wrap names first
+                subj = benchmark or next(
+                    (
+                        self._subject(s.norm, s.text, x, None)
+                        for x in s.mentions
+                        if x.kind == "index" and x.start < m.start
+                    ),
+                    current,
+                )
+                s.subjects[m.start] = subj
+                continue
             subj = self._subject(s.norm, s.text, m, current)
             s.subjects[m.start] = subj
             if m.kind == "index" and subj is not None:
@@ -838,7 +859,7 @@ class ClaimExtractor:
                     out.append(claim)
         named = [s.subjects.get(m.start) for m in s.mentions if m.kind == "index"]
         known = [n for n in named if n is not None]
-        return out, (known[-1] if known else current)
+        return out, (known[-1] if known else current), (known[0] if known else None)
 
     def _subject(
         self, norm: str, text: str, m: Mention, last_index: Subject | None
@@ -1032,7 +1053,10 @@ class ClaimExtractor:
             when = last_weekday(when - timedelta(days=when.weekday() + 1))
             basis = "text"
         if "ended" in pred.marks and when is not None:
-            when = last_weekday(when - timedelta(days=1))
+            if params.get("unit") == "weeks":  # its last day: the Friday of the week before
+                when = last_weekday(when - timedelta(days=when.weekday() + 1))
+            else:
+                when = last_weekday(when - timedelta(days=1))
         if when is not None and s.published.in_session(when, tz, close):
             # the session was still open when the article came out: not a close
             if is_change and not params.get("field"):
@@ -1376,7 +1400,9 @@ def _within(
 
     * plain: within half a unit of the last printed digit ("2.38" -> 0.005, "615" -> 0.5);
       a whole number of points or an index level ending in zeros is read as rounded there
-      ("25,100" -> to the hundred: 50). Plus ``eps`` for the data's own rounding.
+      ("25,100" -> to the hundred: 50). Plus ``eps`` for the data's own rounding. Points and
+      levels may also be cut off at the printed digits (25,339.14 printed "25,339", a
+      234.53-point rise printed "234"): Hong Kong wraps truncate as often as they round.
     * ``over`` (逾, 超, more than): at least the number; ``under`` (不足, less than): at most.
     * ``about`` (约, 左右, around): within 10% of the number for a change, 1% for a level,
       or the plain tolerance when wider. ``nearly`` (近, almost): at most the number (plus a
@@ -1405,6 +1431,10 @@ def _within(
     if q == "nearly":
         lo, hi = c * (1 - band) - eps, c + unit / 20 + eps
         return lo <= a <= hi, {**shown, "range": [round(lo, 6), round(hi, 6)]}
+    if (
+        unit <= 1 and not claim.get("type", "").endswith("pct") and c - eps <= a < c + unit + eps
+    ):  # points cut off, not rounded ("收报25,339点" for 25,339.14): the press does both
+        return True, {**shown, "rule": f"{c} truncated to the printed digits"}
     return abs(a - c) <= plain, {**shown, "tolerance": round(plain, 9)}
 
 
