@@ -308,6 +308,30 @@ def test_wrap_sentences_with_real_numbers_check_out(quotes: dict) -> None:
     assert verdicts == {"streak": "contradicted", "index_change_points": "contradicted"}
 
 
+def test_whole_points_may_be_cut_off_but_not_a_point_more(quotes: dict) -> None:
+    """The press prints 25,339.14 as "25,339" (cut off) as often as rounded."""
+    hsi = quotes["HSI"]["2025-08-22"]
+    cut = int(hsi["price"])
+    assert hsi["price"] - cut > 0.1  # a day where rounding alone would not reach
+    text = f"恒指收報{cut:,}點。"
+    (claim,) = [c for c in claims_of(text, HK_AFTER_CLOSE) if c["type"] == "index_level"]
+    assert check(claim, quotes)["verdict"] == "confirmed"
+    (wrong,) = [c for c in claims_of(f"恒指收報{cut - 1:,}點。", HK_AFTER_CLOSE)]
+    assert check(wrong, quotes)["verdict"] == "contradicted"
+    (decimal,) = claims_of(f"恒指收報{hsi['price'] - 0.05:,.2f}點。", HK_AFTER_CLOSE)
+    assert check(decimal, quotes)["verdict"] == "contradicted"  # printed digits are exact
+
+
+def test_the_benchmark_is_the_first_index_the_article_names() -> None:
+    text = (
+        "The Hang Seng Index rose 0.9% and the Hang Seng Tech Index added 2.7% on Friday. "
+        "On Thursday the benchmark had slipped 0.24%."
+    )
+    claims = claims_of(text, HK_AFTER_CLOSE, "eng")
+    assert has(claims, type="index_change_pct", symbol="HSI", value=-0.24, date="2025-08-21")
+    assert not has(claims, symbol="HSTECH", value=-0.24)
+
+
 def test_a_year_to_date_change_is_checked_against_the_last_close_of_2024(quotes: dict) -> None:
     days = quotes["HSI"]
     base = days[max(d for d in days if d < "2025-01-01")]["price"]
