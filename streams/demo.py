@@ -198,10 +198,9 @@ def render_article(
     )
     for col in ("claim", "symbol", "verdict", "compared"):
         verdicts.add_column(col)
-    colours = {"confirmed": "green", "contradicted": "red", "unknown": "yellow"}
     for c in claims:
         claim, cmp = c["claim"], c["compared"]
-        colour = colours[c["verdict"]]
+        colour = VERDICT_COLOURS.get(c["verdict"], "white")
         verdicts.add_row(
             describe_claim(claim),
             str(claim["symbol"]),
@@ -212,11 +211,105 @@ def render_article(
 
 
 def describe_claim(claim: dict[str, Any]) -> str:
-    if claim["type"] == "ma_cross":
-        return f"{claim['direction']} the {claim['window']}-day line on {claim['date']}"
-    if claim["type"] == "index_level":
-        return f"at {claim['value']:,.2f} points on {claim['date']}"
-    return str(claim["type"])
+    kind, day = claim["type"], claim.get("date")
+    on = f" on {day}" if day else ""
+    if kind == "ma_cross":
+        return f"{claim['direction']} the {claim['window']}-day line{on}"
+    if kind == "index_level":
+        what = claim.get("field") or claim.get("note") or "level"
+        return f"{what} {claim['value']:,.2f}{on}"
+    if kind in ("index_change_pct", "index_change_points"):
+        unit = "%" if kind.endswith("pct") else " points"
+        hedge = f"{claim['qualifier']} " if claim.get("qualifier") else ""
+        period = claim.get("period") or "day"
+        field = f" ({claim['field']})" if claim.get("field") not in (None, "close") else ""
+        return f"{period} change {hedge}{claim['value']:+,g}{unit}{field}{on}"
+    if kind == "streak":
+        count = claim.get("count", claim.get("days"))
+        return f"{count} {claim.get('unit', 'days')} {claim['direction']}{on}"
+    return str(kind)
+
+
+VERDICT_COLOURS = {
+    "confirmed": "green",
+    "contradicted": "red",
+    "unknown": "yellow",
+    "pending": "cyan",
+}
+SHARED = REPO_ROOT.parent / "shared" / "data"
+REAL_NEWS = SHARED / "articles" / "news-hk-2025-07-24_08-23.jsonl"
+REAL_STOCKS = ("0700.HK", "9988.HK", "3690.HK", "1810.HK", "0981.HK")
+
+
+async def publish_real_news(
+    settings: Settings,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The real EventRegistry feed, as it comes, through the worker: every record enriched."""
+    from streams.cli import _produce
+    from streams.config import ARTICLES_CLAIMS, ARTICLES_RAW
+    from streams.sources import article_records
+
+    records = list(article_records(REAL_NEWS, None, None, None))
+    await _produce(settings, settings.topic(ARTICLES_RAW), records)
+    deadline = time.monotonic() + 120
+    enriched: dict[str, dict[str, Any]] = {}
+    claims: dict[str, dict[str, Any]] = {}
+    while time.monotonic() < deadline:
+        async for rec in tail(settings, settings.topic(ARTICLES_ENRICHED), True, 1.0):
+            value = codec.loads(rec.value) if rec.value else {}
+            enriched[value.get("id", "")] = value
+        async for rec in tail(settings, settings.topic(ARTICLES_CLAIMS), True, 1.0):
+            value = codec.loads(rec.value) if rec.value else {}
+            claims[value["claim"]["claim_id"]] = value  # the latest verdict per claim
+        wanted = sum(len(e.get("claims", [])) for e in enriched.values())
+        if len(enriched) >= len(records) + 1 and len(claims) >= wanted:
+            break
+    real = [e for e in enriched.values() if e.get("id") != "sample-hstech"]
+    ids = {e["id"] for e in real}
+    return real, [c for c in claims.values() if c["article_id"] in ids]
+
+
+def render_real_news(
+    console: Console, enriched: list[dict[str, Any]], claims: list[dict[str, Any]]
+) -> None:
+    summary = Table(title="the real news feed, through the worker", header_style="bold",
+                    title_justify="left")  # fmt: skip
+    for col in ("language", "records", "metrics", "claims", "confirmed", "contradicted",
+                "unknown", "pending"):  # fmt: skip
+        summary.add_column(col, justify="left" if col == "language" else "right")
+    langs = sorted({e["lang"] for e in enriched}, key=lambda x: (x not in ("en", "zh"), x))
+    for lang in langs:
+        ids = {e["id"] for e in enriched if e["lang"] == lang}
+        mine = [c for c in claims if c["article_id"] in ids]
+        counts = [sum(c["verdict"] == v for c in mine) for v in VERDICT_COLOURS]
+        summary.add_row(
+            lang,
+            str(len(ids)),
+            str(sum(len(e["metrics"]) for e in enriched if e["id"] in ids)),
+            str(len(mine)),
+            *map(str, counts),
+        )
+    console.print(summary)
+    titles = {e["id"]: (e.get("title") or "").strip().split("\n")[-1].strip() for e in enriched}
+    checked = [c for c in claims if c["verdict"] in ("confirmed", "contradicted")]
+    checked.sort(key=lambda c: (c["claim"].get("date") or "", c["claim"]["symbol"] or ""))
+    table = Table(title=f"{len(checked)} claims of real articles checked against the quotes",
+                  header_style="bold", title_justify="left")  # fmt: skip
+    for col in ("article", "as written", "claim", "symbol", "verdict"):
+        table.add_column(col, overflow="fold")
+    for c in checked[:20]:
+        colour = VERDICT_COLOURS[c["verdict"]]
+        table.add_row(
+            titles.get(c["article_id"], "")[:28],
+            c["claim"]["instrument"] or "",
+            describe_claim(c["claim"]),
+            str(c["claim"]["symbol"]),
+            f"[{colour}]{c['verdict']}[/{colour}]",
+        )
+    console.print(table)
+    if len(checked) > 20:
+        console.print(f"   … {len(checked) - 20} more: `windvane tail articles.claims` with "
+                      f"WINDVANE_TOPIC_PREFIX={DEMO_PREFIX}")  # fmt: skip
 
 
 def describe_comparison(claim: dict[str, Any], cmp: dict[str, Any]) -> str:
@@ -280,6 +373,8 @@ def run(since: str = "2025-09-01", until: str = "2025-11-30") -> None:
     try:
         wait_ready(port, worker, log)
         files = [(SAMPLES / "HSTECH.csv", "HSTECH"), (SAMPLES / "HSI.csv", "HSI")]
+        if REAL_NEWS.exists():  # the stocks the real news speaks of, for its claims
+            files += [(SHARED / "quotes" / f"{s}.csv", s) for s in REAL_STOCKS]
         console.print(
             "[bold]3.[/bold] replaying " + ", ".join(f"{p.name} as {s}" for p, s in files)
         )
@@ -299,6 +394,12 @@ def run(since: str = "2025-09-01", until: str = "2025-11-30") -> None:
         )
         enriched, claims = asyncio.run(publish_article(settings))
         render_article(console, enriched, claims)
+        if REAL_NEWS.exists():
+            console.print(f"\n[bold]5b.[/bold] publishing the real news feed {REAL_NEWS.name} …")
+            real, real_claims = asyncio.run(publish_real_news(settings))
+            render_real_news(console, real, real_claims)
+        else:
+            console.print(f"   (no {REAL_NEWS}: the real news step is skipped)")
         hstech = next(
             a for a in alerts if a["symbol"] == "HSTECH" and a["trading_day"] == "2025-10-17"
         )
