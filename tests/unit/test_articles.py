@@ -48,14 +48,19 @@ def test_labelled_real_records_score_in_both_languages() -> None:
     """`make eval`'s figures as a floor: the labelled English and Chinese records (labels in
     samples/articles/labels) through the worker's edge, claims checked against real closes."""
     results = evaluate_sets(REPO / "samples" / "articles" / "labels", SHARED)
-    assert set(results) == {"en", "zh"} and results["zh"]["records"] >= 15
-    for lang, floor in (("en", 0.90), ("zh", 0.85)):
+    assert set(results) == {"en", "zh", "heldout-en", "heldout-zh"}
+    assert results["zh"]["records"] >= 15
+    for lang, floor in (("en", 0.90), ("zh", 0.85), ("heldout-en", 0.90), ("heldout-zh", 0.85)):
         metrics = results[lang]["metrics"]
-        assert metrics.precision >= 0.95 and metrics.f1 >= floor, (lang, metrics)
+        assert metrics.precision >= 0.90 and metrics.f1 >= floor, (lang, metrics)
         assert results[lang]["stock_codes"].f1 >= 0.95, lang
-    labelled = sum(r["claims"].labelled for r in results.values())
-    checked = sum(r["claims"].checked for r in results.values())
-    assert labelled >= 50 and checked / labelled >= 0.80, (checked, labelled)
+    for sets in (("en", "zh"), ("heldout-en", "heldout-zh")):
+        labelled = sum(results[s]["claims"].labelled for s in sets)
+        checked = sum(results[s]["claims"].checked for s in sets)
+        assert labelled >= 50 and checked / labelled >= 0.75, (sets, checked, labelled)
+    judged = sum(r["claims"].judged for r in results.values())
+    agreed = sum(r["claims"].agreed for r in results.values())
+    assert judged >= 100 and agreed / judged >= 0.95, (agreed, judged)  # true -> confirmed
 
 
 def test_all_99_real_records_pass_the_edge_and_both_languages_give_metrics() -> None:

@@ -233,16 +233,18 @@ _EN_UP = (
     r"rose|rise|rises|rising|gained|gain|gains|gaining|climbed|climbs|climbing|advanced|"
     r"advances|advancing|jumped|jumps|jumping|surged|surges|surging|rallied|rallies|rallying|"
     r"added|adding|soared|soaring|rebounded|rebounding|edged up|edged higher|ticked up|"
-    r"inched up|inched higher|firmed|up"
+    r"inched up|inched higher|firmed|rocketed|rocketing|spiked|leapt|leaped|leaping|popped|"
+    r"bounced|bouncing|recovered|recovering|zoomed|sprang|powered|shot up|picked up|up"
 )
 _EN_DOWN = (
     r"fell|falls|falling|dropped|drops|dropping|declined|declines|declining|lost|loses|losing|"
     r"slid|slides|sliding|slipped|slips|slipping|sank|sinks|sinking|tumbled|tumbles|tumbling|"
     r"plunged|plunges|plunging|slumped|slumps|slumping|shed|sheds|shedding|eased|eases|easing|"
     r"retreated|retreats|retreating|dipped|dips|dipping|edged down|edged lower|ticked down|"
-    r"weakened|down"
+    r"weakened|plummeted|plummeting|plummets|dived|dove|diving|dives|crashed|crashing|"
+    r"tanked|tanking|sagged|sagging|skidded|skidding|nosedived|gave up|gave back|down"
 )
-_EN_UNIT = r"(?:%|\s?percent\b|\s?per cent\b|\s?pct\b|\s?points?\b|\s?pts?\b)"
+_EN_UNIT = r"(?:%|\s?percent\b|\s?per cent\b|\s?pct\b|\s?pc\b|\s?points?\b|\s?pts?\b)"
 _EN_LEVEL = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d{3,6}(?:\.\d+)?"
 _EN_CLOSE_VERB = (
     r"closed|ended|finished|settled|closing|ending|finishing|settling|to close|to end|to finish|"
@@ -253,14 +255,26 @@ _EN_CHANGE = re.compile(
     rf"(?:\b(?P<verb>{_EN_UP}|{_EN_DOWN})\s+(?:by\s+)?(?:{_Q.format(n='q')})?(?P<num>{NUM}){_EN_UNIT}"
     rf"|(?:{_Q.format(n='qb')})?(?P<numb>{NUM}){_EN_UNIT}\s+(?P<dirb>higher|lower|up|down)\b)"
     rf"(?:\s*,?\s*(?:or|and)\s+(?:{_Q.format(n='q2')})?(?P<num2>{NUM}){_EN_UNIT},?)?"
-    rf"(?:\s*,?\s*(?:to|at)\s+(?:(?:close|end|finish|settle)\s+at\s+)?(?P<level>{_EN_LEVEL})"
-    r"(?!\s*(?:%|percent|per cent|-day|-week|\d)))?",
+    r"(?:\s+(?:on|last)\s+(?:Monday|Tuesday|Wednesday|Thursday|Friday)|\s+yesterday)?"
+    rf"(?:\s*,?\s*(?:to|at|closing at|ending at|finishing at|settling at)\s+"
+    rf"(?:(?:close|end|finish|settle)\s+at\s+)?(?P<cur>HK\$|HKD ?|US\$|\$)?\s?(?P<level>{NUM})"
+    r"(?!\s*(?:%|percent|per cent|pc\b|-day|-week|\d)))?",
     re.IGNORECASE,
 )
-_EN_UNIT_OF = re.compile(r"%|percent|per cent|pct", re.IGNORECASE)
+# "an 8.6% surge", "the 626.86-point advance", "a 3 per cent drop"
+_EN_CHANGE_NOUN = re.compile(
+    rf"\b(?:a|an|the|its)\s+(?:{_Q.format(n='q')})?(?P<num>{NUM})(?P<unit>%|-point|-pt| percent| per cent|pc)\s+"
+    r"(?P<noun>gain|rise|advance|jump|surge|rally|rebound|climb|increase|leap|"
+    r"drop|fall|decline|slide|loss|plunge|slump|tumble|retreat|dip|decrease|slump)\b",
+    re.IGNORECASE,
+)
+_EN_UP_NOUNS = {"gain", "rise", "advance", "jump", "surge", "rally", "rebound", "climb",
+                "increase", "leap"}  # fmt: skip
+_EN_UNIT_OF = re.compile(r"%|percent|per cent|pct|pc\b", re.IGNORECASE)
+_EN_CUR = r"(?P<cur>HK\$|HKD ?|US\$|\$)?\s?"  # a price level: any number; else an index level
 _EN_CLOSE_AT = re.compile(
     rf"\b(?:{_EN_CLOSE_VERB}|close|end|finish|settle)\s+(?:the\s+(?:day|session)\s+)?"
-    rf"(?:at|on)\s+(?:{_Q.format(n='q')})?(?P<num>{_EN_LEVEL})(?!\s*(?:%|percent|-day|\d))",
+    rf"(?:at|on)\s+(?:{_Q.format(n='q')})?{_EN_CUR}(?P<num>{NUM})(?!\s*(?:%|percent|-day|\d))",
     re.IGNORECASE,
 )
 _EN_THRESHOLD = re.compile(
@@ -270,16 +284,21 @@ _EN_THRESHOLD = re.compile(
     re.IGNORECASE,
 )
 _EN_HIGH_LOW = re.compile(
-    rf"\b(?:intraday|session|day's|daily)\s+(?P<what>high|low)\s+(?:of\s+)?(?P<num>{_EN_LEVEL})",
+    rf"\b(?:(?:intraday|session|day's|daily)\s+|(?:touching|touched|hitting|hit|reaching|reached|"
+    rf"marking|set|setting)\s+(?:a|an|its)\s+(?:intraday\s+|session\s+)?)(?P<what>high|low)\s+"
+    rf"(?:of\s+)?{_EN_CUR}(?P<num>{NUM})(?!\s*(?:%|percent|-day|\d))",
     re.IGNORECASE,
 )
+_EN_OPEN_VERB = r"opened|opening|started|starting|began|beginning"
 _EN_OPEN = re.compile(
-    rf"\bopened\s+(?:(?:up|down|higher|lower|flat|(?P<gap>{NUM})%\s+(?P<dir>higher|lower|up|down))\s+)?"
-    rf"at\s+(?P<num>{_EN_LEVEL})(?!\s*(?:%|percent|\d))",
+    rf"\b(?:{_EN_OPEN_VERB})\s+(?:the\s+(?:day|session)\s+)?(?:(?:up|down|higher|lower|flat|"
+    rf"(?:{_Q.format(n='q')})?(?P<gap>{NUM})%\s+(?P<dir>higher|lower|up|down))\s+)?"
+    rf"at\s+{_EN_CUR}(?P<num>{NUM})(?!\s*(?:%|percent|\d))",
     re.IGNORECASE,
 )
 _EN_OPEN_GAP = re.compile(
-    rf"\bopened\s+(?:(?P<verb>up|down)\s+(?P<num>{NUM})%|(?P<numb>{NUM})%\s+(?P<dirb>higher|lower|up|down))",
+    rf"\b(?:{_EN_OPEN_VERB})\s+(?:the\s+(?:day|session)\s+)?(?:(?P<verb>up|down)\s+(?P<num>{NUM})%"
+    rf"|(?:{_Q.format(n='qb')})?(?P<numb>{NUM})%\s+(?P<dirb>higher|lower|up|down))",
     re.IGNORECASE,
 )
 # the levels of the seed article: "a temporary low of 2580.36 points"
@@ -288,14 +307,22 @@ _EN_LEVEL_NOUN = re.compile(
     rf"(?P<num>{NUM})\s*points",
     re.IGNORECASE,
 )
+_MA_WINDOWS = (
+    r"(?P<{n}>\d{{1,3}}[- ]day(?:\s*(?:,|and|&|as well as)\s*(?:its\s+|the\s+)?\d{{1,3}}[- ]day)*)\s+"
+    r"(?:simple\s+)?(?:moving[- ]averages?|MAs?\b|averages?|lines?)"
+)
 _EN_MA = re.compile(
     r"\b(?P<verb>dropped|dropping|drops|fell|falls|falling|broke|breaking|breaks|slipped|slipping|"
     r"crossed|crossing|moved|moving|plunged|rose|rising|climbed|climbing|went|dipped|dipping|sank|"
-    r"closed|ended|finished|jumped|surged|held|holding|stayed|staying|was|is)\s+(?:back\s+)?"
-    r"(?P<dir>below|under|beneath|above|over)\s+(?:the|its)\s+(?P<n>\d{1,3})[- ]day\s+"
-    r"(?:simple\s+)?(?:moving[- ]average|MA\b|average|line)"
-    r"|\b(?P<verb2>reclaimed|regained|recaptured|lost|breached)\s+(?:the|its)\s+(?P<n2>\d{1,3})[- ]day\s+"
-    r"(?:simple\s+)?(?:moving[- ]average|MA\b|average|line)",
+    r"closed|ended|finished|jumped|surged|held|holding|stayed|staying|was|is|lifted|lifting|"
+    r"pushed|pushing|sent|sending|dragged|dragging|pulled|pulling|returned|returning|"
+    r"(?:fell|falling|broke|breaking|dropped|dropping|slipped|slipping|sliced|slicing|crashed|"
+    r"plunged|cut|cutting|punched|pushed|pushing)\s+through)\s+(?:(?:the|it|its|them|the gauge|"
+    r"the index|the benchmark)\s+)?(?:back\s+)?(?:(?P<dir>below|under|beneath|above|over)\s+)?"
+    rf"(?:the|its|their)\s+(?:both\s+)?(?:its\s+|their\s+)?{_MA_WINDOWS.format(n='n')}"
+    r"|\b(?P<verb2>reclaimed|reclaiming|regained|regaining|recaptured|recapturing|lost|losing|"
+    r"breached|breaching|cleared|clearing|topped|topping|retook|retaking|surpassed|surpassing)\s+"
+    rf"(?:both\s+)?(?:the|its|their)\s+(?:both\s+)?{_MA_WINDOWS.format(n='n2')}",
     re.IGNORECASE,
 )
 _EN_COUNT = r"\d{1,2}|" + "|".join(_WORD_NUMBERS)
@@ -303,7 +330,8 @@ _EN_STREAK = re.compile(
     # "for a third straight session", "its fourth consecutive weekly gain"
     # "for a second day", "a fourth session of losses"
     rf"\b(?:(?P<for>for|in)\s+)?(?:a|the|its)\s+(?P<ord>{'|'.join(_ORDINALS)}|\d{{1,2}}(?:st|nd|rd|th))\s+"
-    r"(?P<adj>(?:straight|consecutive|successive)\s+)?(?P<unit>sessions?|days?|trading days?|weeks?|weekly|daily)"
+    r"(?P<adj>(?:straight|consecutive|successive)\s+)?(?:(?P<what0>winning|losing|rising|falling)\s+)?"
+    r"(?P<unit>sessions?|days?|trading days?|weeks?|weekly|daily)"
     r"(?:\s+(?:of\s+)?(?P<what>gains?|rises?|advances?|losses|declines?|falls?|drops?))?"
     # "three straight sessions of gains", "nearly 6 consecutive days of continuous rebound"
     rf"|\b(?:{_Q.format(n='q')})?(?P<n>{_EN_COUNT})\s+(?:straight|consecutive|successive)\s+"
@@ -312,7 +340,7 @@ _EN_STREAK = re.compile(
     # "a four-day losing streak", "snapped a three-week winning streak"
     rf"|\b(?P<ended>snapped|ended|broke|halted|stopped|snapping|ending|breaking|halting)?\s*(?:a|an|its)?\s*"
     rf"(?P<n3>{_EN_COUNT})[- ](?P<unit3>day|session|week)\s+(?P<what3>winning|losing|rising|falling)\s+"
-    r"(?:streak|run)",
+    r"(?:streak|run|spree)",
     re.IGNORECASE,
 )
 _EN_UP_WORDS = re.compile(
@@ -505,19 +533,24 @@ class Grammar:
         for m in _EN_OPEN_GAP.finditer(norm):
             up = (m.group("verb") or m.group("dirb")).lower() in ("up", "higher")
             params = number_params(m.group("num") or m.group("numb"), 1 if up else -1)
+            params["qualifier"] = _QUALIFIER.get((m.group("qb") or "").lower())
             preds.append(
                 Pred(m.start(), m.end(), "index_change_pct", {**params, "field": "open"},
                      frozenset({"open"}))
             )  # fmt: skip
         for m in _EN_CLOSE_AT.finditer(norm):
-            q = _QUALIFIER.get((m.group("q") or "").lower())
-            preds.append(_level(m, "close", q, {"close"}))
+            if _priced(m):
+                q = _QUALIFIER.get((m.group("q") or "").lower())
+                preds.append(_level(m, "close", q, {"close"}))
         for m in _EN_THRESHOLD.finditer(norm):
             q = "over" if m.group("dir").lower() in ("above", "over") else "under"
             preds.append(_level(m, "close", q, {"close"}))
         for m in _EN_HIGH_LOW.finditer(norm):
-            preds.append(_level(m, m.group("what").lower(), None, {"intraday_level"}))
+            if _priced(m):
+                preds.append(_level(m, m.group("what").lower(), None, {"intraday_level"}))
         for m in _EN_OPEN.finditer(norm):
+            if not _priced(m):
+                continue
             preds.append(_level(m, "open", None, {"open"}))
             if m.group("gap"):  # "opened 0.4% higher at 25,205": the gap too
                 up = m.group("dir").lower() in ("higher", "up")
@@ -533,7 +566,12 @@ class Grammar:
             pred.params["note"] = what
             preds.append(pred)
         for m in _EN_MA.finditer(norm):
-            preds.append(self._ma(m))
+            preds += self._ma(m)
+        for m in _EN_CHANGE_NOUN.finditer(norm):
+            up = m.group("noun").lower() in _EN_UP_NOUNS
+            pct = "point" not in m.group("unit") and "pt" not in m.group("unit")
+            preds.append(_change_pred(m.start(), m.end(), pct, m.group("num"), 1 if up else -1,
+                                      m.group("q"), set()))  # fmt: skip
         for m in _EN_STREAK.finditer(norm):
             streak = self._streak(m, norm)
             if streak is not None:
@@ -573,38 +611,50 @@ class Grammar:
                         m.start(), m.end(), second_pct, m.group("num2"), sign, m.group("q2"), marks
                     )
                 )
-        if m.group("level"):
-            params = number_params(m.group("level"))
+        level = m.group("level")
+        if level and (m.group("cur") or re.fullmatch(_EN_LEVEL, level)):  # 25,100 or HK$27.2
+            params = number_params(level)
             out.append(
                 Pred(m.start(), m.end(), "index_level", {**params, "field": "close"},
                      frozenset(marks | {"follows_change"}))
             )  # fmt: skip
         return out
 
-    def _ma(self, m: re.Match[str]) -> Pred:
+    def _ma(self, m: re.Match[str]) -> list[Pred]:
         if m.group("verb2"):
             verb, n = m.group("verb2").lower(), m.group("n2")
-            direction = "below" if verb in ("lost", "breached") else "above"
+            direction = "below" if verb.startswith(("lost", "losing", "breach")) else "above"
             holds = False
         else:
             verb, n = m.group("verb").lower(), m.group("n")
-            direction = (
-                "below" if m.group("dir").lower() in ("below", "under", "beneath") else "above"
-            )
+            through = verb.endswith("through")
+            if m.group("dir"):
+                below = m.group("dir").lower() in ("below", "under", "beneath")
+            elif through:  # "fell through", "broke through": the verb says which way
+                below = _EN_DOWN_WORDS.search(verb) is not None or (
+                    verb.startswith(("broke", "breaking", "sliced", "slicing", "cut", "punched"))
+                    and not _EN_UP_WORDS.search(m.string[max(0, m.start() - 40) : m.start()])
+                )
+            else:
+                return []
+            direction = "below" if below else "above"
             holds = verb in ("held", "holding", "stayed", "staying", "was", "is")
-        params: dict[str, Any] = {"window": int(n), "direction": direction}
-        if holds:
-            params["holds"] = True
-        return Pred(m.start(), m.end(), "ma_cross", params, frozenset({"ma"}))
+        out = []
+        for window in re.findall(r"\d{1,3}", n):  # "its 10-day and 20-day moving averages"
+            params: dict[str, Any] = {"window": int(window), "direction": direction}
+            if holds:
+                params["holds"] = True
+            out.append(Pred(m.start(), m.end(), "ma_cross", params, frozenset({"ma"})))
+        return out
 
     def _streak(self, m: re.Match[str], norm: str) -> Pred | None:
         q = None
         if m.group("ord"):
-            if not (m.group("adj") or m.group("for") or m.group("what")):
+            if not (m.group("adj") or m.group("for") or m.group("what") or m.group("what0")):
                 return None  # "on the second day of trading" counts no streak
             raw = m.group("ord").lower()
             count = _ORDINALS.get(raw) or int(re.sub(r"\D", "", raw))
-            unit, what = m.group("unit").lower(), m.group("what")
+            unit, what = m.group("unit").lower(), m.group("what") or m.group("what0")
         elif m.group("n"):
             raw = m.group("n").lower()
             count = int(raw) if raw.isdigit() else _WORD_NUMBERS[raw]
@@ -633,6 +683,11 @@ class Grammar:
         }
         marks = {"ended"} if m.group("ended") else set()
         return Pred(m.start(), m.end(), "streak", params, frozenset(marks))
+
+
+def _priced(m: re.Match[str]) -> bool:
+    """A level: an index level (25,100; 3800.5) or, after a currency, any price (HK$27.2)."""
+    return bool(m.group("cur")) or re.fullmatch(_EN_LEVEL, m.group("num")) is not None
 
 
 def _change_pred(
@@ -757,6 +812,20 @@ class Published:
 
 
 _BENCHMARK = re.compile(r"benchmark|broader|main index|key index|大市|大盘", re.IGNORECASE)
+
+
+# "its highest close since July 2021", "the biggest one-day gain since 2008": how notable the
+# day is, not the span of its change
+_RECORD_SINCE = re.compile(
+    r"\b(?:highest|lowest|best|worst|biggest|largest|strongest|weakest|sharpest|steepest|"
+    r"heaviest|first)\b[^,;.]{0,40}?\b(?:since|in (?:more than |over |nearly )?(?:a |\w+ )?"
+    r"(?:years?|months?|weeks?|decades?))\b[^,;.]*",
+    re.IGNORECASE,
+)
+
+
+def _blank(m: re.Match[str]) -> str:
+    return " " * len(m.group(0))
 
 
 def _guarded(patterns: list[re.Pattern[str]]) -> re.Pattern[str]:
@@ -1082,12 +1151,13 @@ class ClaimExtractor:
         if span == "nonday" and kind in ("index_change_points", "streak"):
             return None  # a change or streak over a span windvane does not check
         tz, close = self._zone(subj)
-        if (
+        implied = (
             timing is None
             and kind not in ("streak", "ma_cross")
             and published_in_session(s.published, tz, close)
-        ):
-            timing = "intraday"  # said during the session, of the session
+        )
+        if implied:
+            timing = "intraday"  # said during the session, of the session (unless dated)
         if is_change:
             if span == "nonday":
                 said = norm[scope : pred.end] + tail
@@ -1120,6 +1190,12 @@ class ClaimExtractor:
         if span == "lastweek" and basis == "publication" and when is not None:
             when = last_weekday(when - timedelta(days=when.weekday() + 1))
             basis = "text"
+        if implied and when is not None and not s.published.in_session(when, tz, close):
+            # "had climbed 1.78% on Wednesday", said on Thursday morning: a finished session
+            if params.get("field") == "intraday":
+                del params["field"]
+            if kind == "index_level" and params.get("field") == "level":
+                params["field"] = pred.params.get("field") or "close"
         if "ended" in pred.marks and when is not None:
             if params.get("unit") == "weeks":  # its last day: the Friday of the week before
                 when = last_weekday(when - timedelta(days=when.weekday() + 1))
@@ -1162,7 +1238,8 @@ class ClaimExtractor:
         """``week``, ``lastweek``, ``nonday`` (a year, a month, since...) or ``day``/None."""
         if pred.type == "streak":
             return "nonday" if g.markers["nonday"].search(tail[:12]) else None
-        said = norm[scope : pred.end]
+        said = _RECORD_SINCE.sub(_blank, norm[scope : pred.end])
+        tail = _RECORD_SINCE.sub(_blank, tail)
         if g.markers["versus"].search(said + tail):
             return "versus"  # "down 12% from its high": not a change windvane checks
         found = _first_marker(g, tail, ("week", "lastweek", "nonday"))
