@@ -189,6 +189,24 @@ def test_bare_yuan_follows_the_article() -> None:
     assert zh_metrics("碳酸锂报1.2万元/吨。") == [("price", 12000.0, "CNY")]
 
 
+def test_hong_kong_wraps_leave_units_to_the_reader() -> None:
+    """A Hong Kong wrap writes a share price in bare 元 (HK dollars, in either script), an
+    index close without 點, turnover without 港元; a mainland turnover stays in 人民币."""
+    assert zh_metrics("騰訊(00700)升1.2%，收報412.6元。") == [
+        ("percent", 1.2, "pct"),
+        ("price", 412.6, "HKD"),
+    ]
+    assert ("price", 598.0, "HKD") in zh_metrics("腾讯控股(00700)收涨2%，报598元。")
+    assert zh_metrics("恒指收市報20,118，跌215點。") == [
+        ("index_points", 20118.0, "points"),
+        ("index_points", 215.0, "points"),
+    ]
+    assert ("index_points", 20000.0, "points") in zh_metrics("恒指重上2萬點大關。")
+    assert zh_metrics("恒指跌1%。全日成交1,234.5億元。")[-1] == ("money", 1.2345e11, "HKD")
+    mainland = "恆指跌1%。滬深兩市成交額1.2兆元。"
+    assert zh_metrics(mainland)[-1] == ("money", 1.2e12, "CNY")
+
+
 def test_a_unit_said_once_covers_the_amounts_after_it() -> None:
     assert zh_metrics("兩市成交額2兆1,450億元，連續六日突破2兆。") == [
         ("money", 2.145e12, "CNY"),

@@ -487,13 +487,25 @@ class ZhMetricExtractor:
             if per_share or not (scaled or abs(value) >= 100_000):
                 return "price", currency, lead + cur_end, 0
             return "money", currency, lead + cur_end, 0
-        if (m := _POINTS_RE.match(rest)) and not chinese and not scaled:
+        # "2万点", "逾千点": an index level or move in scale words or Chinese numerals is
+        # at least a hundred points; smaller ones read as clock times ("三点")
+        big = abs(value) >= (1000 if scaled else 100)
+        if (m := _POINTS_RE.match(rest)) and (big or not (chinese or scaled)):
             if _TIME_BEFORE_RE.search(before) or rest.startswith(("点钟", "点半")):
                 return None, None, 0, 0
             direct = _DIRECTION_RE.search(before[-4:]) is not None
             if abs(value) >= 100 or value != int(value) or direct:
                 return "index_points", "points", lead + m.end(), 0
             return None, None, 0, 0
+        if (
+            not scaled
+            and not chinese
+            and abs(value) >= 1000
+            and _LEVEL_VERB_BEFORE.search(before)
+            and _INDEX_IN_CLAUSE.search(before)
+            and not _CURRENCY_SUFFIX_RE.match(rest)
+        ):  # "恒指收市報19,435，跌387點": an index's level, its unit left to the reader
+            return "index_points", "points", lead, 0
         counted = self._count(value, scaled, before, rest)
         if counted is not None:
             noun, unit_end, noun_end = counted
@@ -636,27 +648,42 @@ class _Doc:
     sentence_money_end: int = 0  # where that amount ends
 
 
-_MARKET_RE = re.compile(r"\d{1,6}\.(?P<market>HK|SH|SZ|SS|TW|US)\b", re.ASCII | re.IGNORECASE)
+_MARKET_RE = re.compile(
+    r"\d{1,6}\.(?P<market>HK|SH|SZ|SS|TW|US)\b"
+    # a five-digit code in brackets is a Hong Kong one: 腾讯(00700), 美团-W(03690)
+    r"|[(（] ?(?P<hk>0\d{4}) ?[)）]"
+    # a Hong Kong market wrap names its index or market
+    r"|(?P<hkcue>港股|恒指|恒生指数|恒生科技指数|科指|国企指数|港交所)",
+    re.IGNORECASE,
+)
 _MARKET_YUAN = {"HK": "HKD", "TW": "TWD"}
 _SHARE_PRICE_BEFORE = re.compile(
-    r"(?:股价|目标价|报|收于|收报|收市|收在|高位|低位|升至|跌至|回落至|回升至|水平|支持|阻力|买入|吸纳|"
-    r"止蚀|止损|沽出|招股价|发行价|每股|价格|价位|上试|下试|跌穿|升穿|失守|守住|企稳|线)[^,，;；]{0,6}$"
+    r"(?:股价|目标价|报|收于|收报|收市|收在|(?<![营月])收(?![入益])|高位|低位|升至|跌至|回落至|回升至|水平|支持|阻力|买入|吸纳|"
+    r"止蚀|止损|沽出|招股价|发行价|每股|价格|价位|上试|下试|跌穿|升穿|失守|守住|企稳|重上|站上|跌破|线)[^,，;；]{0,6}$"
 )
 _FLOW_WORDS_RE = re.compile(r"成交|净买|净卖|净流入|净流出|资金")
 _MARKET_CUES = [
     (re.compile(r"港股|恒指|恒生指数|大市|主板|港交所|北水|南向"), "HKD"),
     (re.compile(r"台股|加权指数|台湾证交所|柜买|上柜|集中市场"), "TWD"),
 ]
+_LEVEL_VERB_BEFORE = re.compile(
+    r"(?:收报|收市报|收市|收于|收在|报|收|企稳|站稳|重上|失守|站上|跌穿|升穿|跌破|突破|守住|见) ?$"
+)
+_INDEX_IN_CLAUSE = re.compile(
+    r"恒指|恒生指数|科指|恒生科技指数|国企指数|上证指数|沪指|深成指|创业板指|沪深300|大市|指数"
+)
+_MAINLAND_RE = re.compile(
+    r"沪深|两市|沪指|深指|深成|A股|上证|深证|创业板|北向|陆股|大陆|内地|人民币"
+)
 _SHARE_PRICE_AFTER = re.compile(r"^ ?(?:高位|低位|水平|关口|附近|支持|阻力|以上|以下|/股|每股)")
 
 
 def _bare_yuan(doc: _Doc, before: str, after: str, per_share: bool, scaled: bool) -> str:
-    """Bare 元: the currency the article declared, else 人民币; a share price written in
-    Traditional script about a Hong Kong (Taiwan) listed stock is in HK (Taiwan) dollars."""
+    """Bare 元: the currency the article declared, else 人民币; a share price of a Hong Kong
+    (Taiwan) listed stock is in HK (Taiwan) dollars, whatever the script ("騰訊收報624元");
+    a flow or turnover in a Traditional-script Hong Kong market summary too."""
     if doc.yuan is not None:
         return doc.yuan
-    if not doc.traditional:
-        return "CNY"
     if (
         not scaled
         and doc.market in _MARKET_YUAN
@@ -667,18 +694,25 @@ def _bare_yuan(doc: _Doc, before: str, after: str, per_share: bool, scaled: bool
         )
     ):
         return _MARKET_YUAN[doc.market]
+    if not doc.traditional:
+        return "CNY"
     if _FLOW_WORDS_RE.search(_clause(before)):
         # a Hong Kong (Taiwan) market wrap: "大市成交2,318億元", "北水淨買入50億元"
         for market_re, code in _MARKET_CUES:
             if market_re.search(doc.sentence):
                 return code
+        if doc.market in _MARKET_YUAN and not _MAINLAND_RE.search(doc.sentence):
+            return _MARKET_YUAN[doc.market]  # a Hong Kong (Taiwan) wrap: "全日成交1,577億元"
     return "CNY"
 
 
 def _market_before(norm: str, pos: int, current: str | None) -> str | None:
     """The market of the last stock code before ``pos`` (``current`` when none)."""
     codes = list(_MARKET_RE.finditer(norm, 0, pos))
-    return codes[-1].group("market").upper() if codes else current
+    if not codes:
+        return current
+    last = codes[-1]
+    return last.group("market").upper() if last.group("market") else "HK"
 
 
 def _is_traditional(original: str, norm: str) -> bool:
