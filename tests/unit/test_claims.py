@@ -322,6 +322,30 @@ def test_whole_points_may_be_cut_off_but_not_a_point_more(quotes: dict) -> None:
     assert check(decimal, quotes)["verdict"] == "contradicted"  # printed digits are exact
 
 
+@pytest.mark.parametrize(
+    ("text", "windows"),
+    [
+        ("恒指同時重上20天、50天及60天線。", {20, 50, 60}),
+        ("恒生指数收涨1.2%，并一举收复10日、20日及50日均线。", {10, 20, 50}),
+        ("恒生科技指数重新站上年线。", {250}),
+    ],
+)
+def test_several_lines_crossed_at_once(text: str, windows: set[int]) -> None:
+    crosses = [c for c in claims_of(text, HK_AFTER_CLOSE) if c["type"] == "ma_cross"]
+    assert {c["window"] for c in crosses} == windows
+    assert all(c["direction"] == "above" and c["date"] == "2025-08-22" for c in crosses)
+
+
+def test_a_record_day_and_quarterly_results_are_not_the_span_of_a_change() -> None:
+    text = (
+        "恒生指数涨1.5%，收盘创近三年新高；恒生科技指数涨2.1%。"
+        "阿里巴巴(09988)季度业绩超预期，股价大涨超8%；腾讯控股(00700)涨2.6%。"
+    )
+    claims = claims_of(text, HK_AFTER_CLOSE)
+    for symbol, value in (("HSI", 1.5), ("HSTECH", 2.1), ("9988.HK", 8.0), ("0700.HK", 2.6)):
+        assert has(claims, symbol=symbol, value=value, period="day", date="2025-08-22"), symbol
+
+
 def test_the_benchmark_is_the_first_index_the_article_names() -> None:
     text = (
         "The Hang Seng Index rose 0.9% and the Hang Seng Tech Index added 2.7% on Friday. "

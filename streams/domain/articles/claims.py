@@ -365,11 +365,26 @@ _ISO_DATE = re.compile(
 )
 
 
+# "its highest close since July 2021", "the biggest one-day gain since 2008": how notable the
+# day is, not the span of its change
+_RECORD_SINCE = re.compile(
+    r"\b(?:highest|lowest|best|worst|biggest|largest|strongest|weakest|sharpest|steepest|"
+    r"heaviest|first)\b[^,;.]{0,40}?\b(?:since|in (?:more than |over |nearly )?(?:a |\w+ )?"
+    r"(?:years?|months?|weeks?|decades?))\b[^,;.]*",
+    re.IGNORECASE,
+)
+
+
+def _blank(m: re.Match[str]) -> str:
+    return " " * len(m.group(0))
+
+
 class Grammar:
     """One language's patterns; the engine in :class:`ClaimExtractor` is shared."""
 
     lang = "en"
     _any_index: re.Pattern[str] | None = None
+    record_since: re.Pattern[str] = _RECORD_SINCE
     clause = re.compile(r";|,|\s(?:while|whereas|but|as|after|before)\s")
     # what may stand between a subject named in an earlier clause and its predicate; the
     # timing and span markers below are added to it (their meaning is read separately)
@@ -814,20 +829,6 @@ class Published:
 _BENCHMARK = re.compile(r"benchmark|broader|main index|key index|大市|大盘", re.IGNORECASE)
 
 
-# "its highest close since July 2021", "the biggest one-day gain since 2008": how notable the
-# day is, not the span of its change
-_RECORD_SINCE = re.compile(
-    r"\b(?:highest|lowest|best|worst|biggest|largest|strongest|weakest|sharpest|steepest|"
-    r"heaviest|first)\b[^,;.]{0,40}?\b(?:since|in (?:more than |over |nearly )?(?:a |\w+ )?"
-    r"(?:years?|months?|weeks?|decades?))\b[^,;.]*",
-    re.IGNORECASE,
-)
-
-
-def _blank(m: re.Match[str]) -> str:
-    return " " * len(m.group(0))
-
-
 def _guarded(patterns: list[re.Pattern[str]]) -> re.Pattern[str]:
     """One pattern matching where any of ``patterns`` does, led by a class of the characters
     they can start with when that is known: the engine then skips every other position in a
@@ -1238,8 +1239,8 @@ class ClaimExtractor:
         """``week``, ``lastweek``, ``nonday`` (a year, a month, since...) or ``day``/None."""
         if pred.type == "streak":
             return "nonday" if g.markers["nonday"].search(tail[:12]) else None
-        said = _RECORD_SINCE.sub(_blank, norm[scope : pred.end])
-        tail = _RECORD_SINCE.sub(_blank, tail)
+        said = g.record_since.sub(_blank, norm[scope : pred.end])
+        tail = g.record_since.sub(_blank, tail)
         if g.markers["versus"].search(said + tail):
             return "versus"  # "down 12% from its high": not a change windvane checks
         found = _first_marker(g, tail, ("week", "lastweek", "nonday"))

@@ -95,8 +95,9 @@ _MA_VERBS = (
 )
 _WINDOW = r"\d{1,3}|[一二两三四五六七八九十百]{1,4}"
 _MA = re.compile(
-    rf"(?P<verb>{_MA_VERBS})(?:了)?\s*(?:(?P<n>{_WINDOW})\s*(?:日|天)?\s*(?:(?:及|和|与|、)\s*"
-    rf"(?P<n2>{_WINDOW})\s*(?:日|天)\s*)?(?:均线|线|移动平均线|移动线|平均线|均价线)"
+    # 重上20天、50天及60天线; 收复10日、20日及50日均线; 站上年线(250日均线)
+    rf"(?P<verb>{_MA_VERBS})(?:了)?\s*(?:(?P<ns>(?:{_WINDOW})\s*(?:日|天)?(?:\s*(?:及|和|与|、|,|以及)\s*"
+    rf"(?:{_WINDOW})\s*(?:日|天))*)\s*(?:均线|线|移动平均线|移动线|平均线|均价线)"
     r"|(?P<named>半年线|年线|牛熊线))"
 )
 _BELOW = {"失守", "跌穿", "跌破", "下破", "跌落", "失去"}
@@ -131,7 +132,7 @@ _ZH_BLOCK = re.compile(
     r"[\u4e00-\u9fffA-Za-z0-9]{1,8}指数"  # an index windvane does not know: 美元指数, 三大指数
     r"|[\u4e00-\u9fffA-Z]{0,4}(?:股(?![价份东息本])|板块|类股|概念|ETF|基金|期货|期指|汇率|"
     r"人民币|美元|港元|港币|日元|欧元|金价|油价|原油|黄金|白银|比特币|收益率|国债|债券|成交额|"
-    r"成交量|成交|市值|营收|收入|利润|销售额|出口|进口|GDP|CPI|PPI|PMI|价格|房价|销量|资金|"
+    r"成交量|成交|市值|营收|收入|利润|销售额|盈利|净利|纯利|营业额|出口|进口|GDP|CPI|PPI|PMI|价格|房价|销量|资金|"
     r"南向|北向|两市|沪市|深市|公司|集团|银行|行业)"
 )
 
@@ -143,7 +144,8 @@ class ZhGrammar(Grammar):
         r"[\s、,;:]|随后|其后|之后|最后|随即|则|并|且|亦|也|又|再|续|继续|共|合共|以周线来看|"
         r"以周线计|以周线看|来看|报|收|终|较前一交易日|较上一交易日|较昨日?|再度|进一步|仍|维持|"
         r"分别|至此|此外|同时|盘面上|整体|大市|指数|\(\d+\)|日|均|皆|都|终止|结束|其中|而|但|惟|"
-        r"曾|更|大幅|涨幅|跌幅|股价|尾盘|午后|盘后|早段|实际上"
+        r"曾|更|大幅|涨幅|跌幅|股价|尾盘|午后|盘后|早段|实际上|一举|重新|再次|顺利|成功|正式|"
+        r"齐齐|齐|双双|同步|同样|相继|先后|逐步|稳稳|强势|明显|纷纷|全线|持续|连续|一并|亦同"
     )
     list_sep = re.compile(r"\s*(?:、|和|及|与|以及|跟)\s*")
     markers: dict[str, re.Pattern[str]] = {
@@ -160,7 +162,7 @@ class ZhGrammar(Grammar):
         "ytd": re.compile(r"年内|今年以来|今年|年初至今|年初以来"),
         "day": re.compile(r"今日|今天|单日|当日|终场|收市|收盘|全日|全天|今\(\d+\)日"),
         "nonday": re.compile(
-            r"今年|年内|年初|以来|本月|月内|上月|本季|季内|季度|上半年|下半年|迄今|至今|近期|近日|此前|早前|日前|近一年|过去|期间|去年|前年|历史|年度|同比|"
+            r"今年|年内|年初|以来|本月|月内|上月|本季|季内|季度(?=内|以来|累)|上半年|下半年|迄今|至今|近期|近日|此前|早前|日前|近一年|过去|期间|去年|前年|历史|年度(?=内|以来|累)|同比|"
             r"环比|月线|月份|(?<![\d(])\d{1,2}月(?!\d{1,2}日|\d)|近\d+个?(?:交易)?[日天周月年]|"
             r"近[一二两三四五六七八九十]+个?(?:交易)?[日天周月年]|\d+个交易日|[一二两三四五六七八九十]+个交易日|"
             r"\d+[日天]内|多日|数日"
@@ -191,6 +193,10 @@ class ZhGrammar(Grammar):
         return normalize(text)
 
     _anaphora = re.compile(r"大市|该指数|该指")
+    # 收盘创近三年新高, 创上市以来新高: how notable the day is, not the span of its change
+    record_since = re.compile(
+        r"创[^,;]{0,14}?(?:新高|新低|高位|低位|高点|低点)|[^,;]{0,10}以来(?:最大|最高|最低|最多|最少)[^,;]*"
+    )
     # "腾讯控股(00700)", "腾讯(0700.HK)股价", "(0700.HK,收盘价:590.5港元)": the code and what
     # follows it that is still the stock; a depositary receipt (ADR) is another instrument
     _stock_tail = re.compile(
@@ -302,7 +308,8 @@ class ZhGrammar(Grammar):
             if m.group("named"):
                 windows = [_NAMED_MA[m.group("named")]]
             else:  # 重上10天及20天移动线: both lines
-                windows = [zh_int(n) or 0 for n in (m.group("n"), m.group("n2")) if n]
+                ns = re.findall(_WINDOW, m.group("ns"))
+                windows = [zh_int(n) or 0 for n in ns]
             for window in windows:
                 if not 2 <= window <= 500:
                     continue
