@@ -346,6 +346,43 @@ def test_a_record_day_and_quarterly_results_are_not_the_span_of_a_change() -> No
         assert has(claims, symbol=symbol, value=value, period="day", date="2025-08-22"), symbol
 
 
+ENGLISH_WRAPS = [
+    ("The Hang Seng Index rocketed 753 points, or 4.13 percent, to close at 19,000.56.",
+     [dict(type="index_change_points", symbol="HSI", value=753.0),
+      dict(type="index_change_pct", symbol="HSI", value=4.13),
+      dict(type="index_level", symbol="HSI", value=19000.56, field="close")]),
+    ("The Hang Seng Index plummeted 2.1pc on Friday. The tech index added 0.9 percent to 4,007.78.",
+     [dict(type="index_change_pct", symbol="HSI", value=-2.1),
+      dict(type="index_change_pct", symbol="HSTECH", value=0.9)]),
+    ("The slide pushed the index below its 10-day and 20-day moving averages.", []),
+    ("The Hang Seng Index fell 1%. The slide pushed the index below its 10-day and 20-day "
+     "moving averages, and the tech gauge broke below both its 10-day and 20-day lines.",
+     [dict(type="ma_cross", symbol="HSI", window=10, direction="below"),
+      dict(type="ma_cross", symbol="HSI", window=20, direction="below"),
+      dict(type="ma_cross", symbol="HSTECH", window=20, direction="below")]),
+    ("SMIC (0981.HK) opened at HK$35.50 but reversed to close at HK$27.20, down 18.3 per cent.",
+     [dict(type="index_level", symbol="0981.HK", value=35.5, field="open"),
+      dict(type="index_level", symbol="0981.HK", value=27.2, field="close"),
+      dict(type="index_change_pct", symbol="0981.HK", value=-18.3)]),
+    ("The Hang Seng Tech Index slid 5.48% for the week after dropping 3.27% on Friday.",
+     [dict(type="index_change_pct", symbol="HSTECH", value=-5.48, period="week"),
+      dict(type="index_change_pct", symbol="HSTECH", value=-3.27, period="day")]),
+    ("Mixue (2097.HK), which listed in March, fell 13.1% to HK$351.40.",
+     [dict(type="index_change_pct", symbol="2097.HK", value=-13.1, date="2025-08-22"),
+      dict(type="index_level", symbol="2097.HK", value=351.4, date="2025-08-22")]),
+    ("Over the ten sessions the benchmark has climbed more than 2,300 points.", []),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "expected"), ENGLISH_WRAPS)
+def test_english_wraps_in_their_many_wordings(text: str, expected: list[dict[str, Any]]) -> None:
+    claims = [c for c in claims_of(text, HK_AFTER_CLOSE, "eng") if c["symbol"]]
+    for want in expected:
+        assert has(claims, **want), (want, claims)
+    if not expected:
+        assert claims == []
+
+
 def test_the_benchmark_is_the_first_index_the_article_names() -> None:
     text = (
         "The Hang Seng Index rose 0.9% and the Hang Seng Tech Index added 2.7% on Friday. "

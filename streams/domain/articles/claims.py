@@ -95,7 +95,7 @@ class IndexDef:
 _C15, _C1530 = time(15, 0), time(15, 30)
 INDEXES: tuple[IndexDef, ...] = (
     IndexDef("HSTECH", r"Hang Seng (?:Tech|TECH|Technology|Internet Technology)(?: [Ii]ndex)?\b"
-             r"|\bHSTECH\b|\bthe tech(?:nology)? (?:sub-)?index\b",
+             r"|\bHSTECH\b|\b[Tt]he (?:Hong Kong )?tech(?:nology)?(?:-heavy)? (?:sub-)?(?:index|gauge|benchmark)\b",
              r"恒生科技指数|恒生科指|恒科指|科指|恒生科技(?=[涨跌升挫收报])"),
     IndexDef("HSCEI", r"Hang Seng China Enterprises? [Ii]ndex|\bHSCEI\b|\bChina Enterprises Index"
              r"|\bH-share index", r"恒生中国企业指数|国企指数|国指|H股指数"),
@@ -319,7 +319,7 @@ _EN_MA = re.compile(
     r"(?:fell|falling|broke|breaking|dropped|dropping|slipped|slipping|sliced|slicing|crashed|"
     r"plunged|cut|cutting|punched|pushed|pushing)\s+through)\s+(?:(?:the|it|its|them|the gauge|"
     r"the index|the benchmark)\s+)?(?:back\s+)?(?:(?P<dir>below|under|beneath|above|over)\s+)?"
-    rf"(?:the|its|their)\s+(?:both\s+)?(?:its\s+|their\s+)?{_MA_WINDOWS.format(n='n')}"
+    rf"(?:both\s+)?(?:the|its|their)\s+(?:both\s+)?(?:its\s+|their\s+)?{_MA_WINDOWS.format(n='n')}"
     r"|\b(?P<verb2>reclaimed|reclaiming|regained|regaining|recaptured|recapturing|lost|losing|"
     r"breached|breaching|cleared|clearing|topped|topping|retook|retaking|surpassed|surpassing)\s+"
     rf"(?:both\s+)?(?:the|its|their)\s+(?:both\s+)?{_MA_WINDOWS.format(n='n2')}",
@@ -370,7 +370,8 @@ _ISO_DATE = re.compile(
 _RECORD_SINCE = re.compile(
     r"\b(?:highest|lowest|best|worst|biggest|largest|strongest|weakest|sharpest|steepest|"
     r"heaviest|first)\b[^,;.]{0,40}?\b(?:since|in (?:more than |over |nearly )?(?:a |\w+ )?"
-    r"(?:years?|months?|weeks?|decades?))\b[^,;.]*",
+    r"(?:years?|months?|weeks?|decades?))\b[^,;.]*"
+    r"|,\s*which\b[^,;]*(?=,)",  # "Mixue, which listed in March, fell 13%": about Mixue
     re.IGNORECASE,
 )
 
@@ -395,7 +396,8 @@ class Grammar:
         r"ending|closing|finishing|settling|trading|itself|points?|percent|with|gain|loss|"
         r"rising|falling|respectively|hitting|hit|reaching|reached|touching|touched|setting|"
         r"temporary|new|fresh|record|losses|gains|declines|rises|falls|their|recovering|"
-        r"rebounding|reversing|paring|trimming|extending)\b"
+        r"rebounding|reversing|reversed|paring|pared|trimming|trimmed|extending|turned|turning|"
+        r"swung|swinging|went on|managed|later|but)\b"
     )
     list_sep = re.compile(r"\s*(?:,|and|,\s*and|&)\s*")
     markers: dict[str, re.Pattern[str]] = {
@@ -424,10 +426,15 @@ class Grammar:
             r"of (?:the|this) year)\b",
             re.IGNORECASE,
         ),
-        "day": re.compile(r"\b(?:on the day|for the day|on the session|today)\b", re.IGNORECASE),
+        "day": re.compile(
+            r"\b(?:on the day|for the day|on the session|today|on (?:Monday|Tuesday|Wednesday|"
+            r"Thursday|Friday))\b",
+            re.IGNORECASE,
+        ),
         "nonday": re.compile(
             r"\b(?:this|last|the|a|its) (?:year|month|quarter)\b|\byear[- ]to[- ]date\b|\bYTD\b|"
-            r"\bso far\b|\bsince\b|\bduring the\b|\bcumulative\b|\bin the (?:first|second|third|fourth|past|last)\b|"
+            r"\bso far\b|\bsince\b|\bduring the\b|\bcumulative\b|"
+            r"\bover the (?:past |last )?(?:\w+ )?(?:sessions|trading days|days)\b|\bin the (?:first|second|third|fourth|past|last)\b|"
             r"\bquarter(?:ly)?\b|\bmonthly\b|\bannual\b|\bover the past\b|\ba year (?:ago|earlier)\b|"
             r"\byear-on-year\b|\bfor the (?:month|year)\b|\brecently\b|\bearlier this\b|"
             r"\bin (?:January|February|March|April|May|June|July|August|September|October|"
@@ -1084,6 +1091,11 @@ class ClaimExtractor:
                     seen.setdefault(subj.key, subj)
                     first = m.start if first is None else first
             return list(seen.values()), first
+        if pred.type == "ma_cross":  # "pushed the index below its 20-day line": its object
+            inside = [m for m in s.mentions if pred.start <= m.start < pred.end]
+            objects = [s.subjects.get(m.start) for m in inside if m.kind in ("index", "anaphora")]
+            if objects and objects[0] is not None:
+                return [objects[0]], inside[0].start
         start = s.clauses[ci][0]
         before = [i for i, m in enumerate(s.mentions) if m.start >= start and m.end <= pred.start]
         if before:
@@ -1243,7 +1255,9 @@ class ClaimExtractor:
         tail = g.record_since.sub(_blank, tail)
         if g.markers["versus"].search(said + tail):
             return "versus"  # "down 12% from its high": not a change windvane checks
-        found = _first_marker(g, tail, ("week", "lastweek", "nonday"))
+        found = _first_marker(g, tail, ("week", "lastweek", "nonday", "day"))
+        if found == "day":  # "...for the week after dropping 3.27% on Friday": that day's
+            return None
         found = found or _last_marker(g, said, ("week", "lastweek", "day", "nonday", "cumul"))
         if found == "cumul":  # 本周累计上涨: the week's; 累计上涨 alone: since some day
             found = _last_marker(g, said, ("week", "lastweek")) or "nonday"

@@ -71,7 +71,8 @@ _CHANGE = re.compile(
 _OPEN_GAP = re.compile(
     rf"(?P<verb>高开|低开|开高|开低)\s*{_Q_BEFORE}\s*(?P<num>{NUM})\s*(?P<unit>%|点)"
     rf"(?:\s*,?\s*报\s*(?P<lvl>{NUM})\s*(?:点|港元|元))?"
-    rf"|开(?:盘|市)(?P<verb2>涨|跌|升|挫)\s*(?P<qb>逾|超|近|约)?\s*(?P<numb>{NUM})\s*(?P<unitb>%|点)"
+    rf"|开(?:盘|市)(?:后)?(?P<verb2>上涨|下跌|涨|跌|升|挫)\s*(?P<qb>逾|超|近|约)?\s*(?P<numb>{NUM})\s*(?P<unitb>%|点)"
+    rf"(?:\s*,?\s*报\s*(?P<lvlb>{NUM})\s*(?:点|港元|元))?"
 )
 _UNIT_LEVEL = r"(?P<unit>点|港元|港币|元|美元)"
 _CLOSE_AT = re.compile(
@@ -280,7 +281,7 @@ class ZhGrammar(Grammar):
             preds += _change(m)
         for m in _OPEN_GAP.finditer(norm):
             verb = m.group("verb") or m.group("verb2")
-            up = verb in ("高开", "开高", "涨", "升")
+            up = verb in ("高开", "开高", "涨", "升", "上涨")
             num = m.group("num") or m.group("numb")
             unit = m.group("unit") or m.group("unitb")
             params = number_params(num, 1 if up else -1)
@@ -288,8 +289,9 @@ class ZhGrammar(Grammar):
             params["field"] = "open"
             kind = "index_change_pct" if unit == "%" else "index_change_points"
             preds.append(Pred(m.start(), m.end(), kind, params, frozenset({"open"})))
-            if m.group("lvl"):  # 高开2.39%报600港元: the open
-                lvl = {**number_params(m.group("lvl")), "field": "open", "qualifier": None}
+            if m.group("lvl") or m.group("lvlb"):  # 高开2.39%报600港元: the open
+                opening = m.group("lvl") or m.group("lvlb")
+                lvl = {**number_params(opening), "field": "open", "qualifier": None}
                 preds.append(Pred(m.start(), m.end(), "index_level", lvl, frozenset({"open"})))
         for m in _CLOSE_AT.finditer(norm):
             preds.append(_level(m, "close", _qualifier(m.group("q")), {"close"}))
