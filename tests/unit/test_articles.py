@@ -193,7 +193,8 @@ def test_hang_seng_sub_indexes_are_not_the_hang_seng_index(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["今(2025)年7月數據", "去（2024）年同期", "明(2026)財年", "(2018)年報"]
+    "text",
+    ["今(2025)年7月數據", "去（2024）年同期", "明(2026)財年", "(2018)年報", "今(22)日", "本(7)月"],
 )
 def test_years_in_brackets_are_not_stock_codes(text: str) -> None:
     assert through_edge(article_record(text))["entities"] == []

@@ -14,6 +14,8 @@ from streams.domain.instruments import Registry
 _HK_CODE = re.compile(
     r"(?=[（(\dHS])"  # where a code form can start: skips other positions in one test (3x)
     r"(?:[（(]\s*(?P<code>\d{4,5})(?:\.HK)?\s*[)）]"
+    # 騰訊(700), 中芯(981): Hong Kong papers drop the leading zeros; not 今(22)日, 本(7)月
+    r"|(?<=[\u4e00-\u9fff])(?<![今本昨明前去上下同当當首次第])[（(](?P<code5>\d{3})[)）](?![日月年号號])"
     r"|(?<![\w.])(?P<code2>\d{4,5})\.HK\b"
     r"|\bHK\.(?P<code3>\d{4,5})\b"
     r"|(?:HKEX|SEHK|HK)\s*:\s*(?P<code4>\d{1,5})\b)",
@@ -116,9 +118,15 @@ class EntityExtractor:
                 text, max(0, m.start() - 1), m.start() + 1
             ):
                 continue  # 今(2025)年, 去(2024)年: Taiwanese press writes years like codes
-            code = m.group("code") or m.group("code2") or m.group("code3") or m.group("code4")
+            code = (
+                m.group("code")
+                or m.group("code2")
+                or m.group("code3")
+                or m.group("code4")
+                or m.group("code5")
+            )
             start, name = m.start(), None
-            if m.group("code"):
+            if m.group("code") or m.group("code5"):
                 window_start = max(previous_end, start - _NAME_WINDOW)
                 before = _NAME_BEFORE.search(text, window_start, start)
                 if before is not None and before.end() == start:
