@@ -21,7 +21,7 @@ from streams.domain.articles.article import Article, ArticleEnricher
 from streams.domain.instruments import Registry
 
 LABEL_DIRS = ("en", "zh")
-HELDOUT_DIR = "heldout"  # our own wraps, labelled blind: scored as heldout-en / heldout-zh
+HELDOUT_DIR = "heldout"  # our own wraps, labelled blind (heldout/, heldout2/): heldout-en, ...
 
 
 @dataclass(frozen=True)
@@ -162,8 +162,8 @@ def load_labelled(labels_root: Path, shared_articles: Path) -> list[LabelledReco
         record = {"id": "double11-hk", "source": "labels", "body": text,
                   "published_at": labels["published_at"], "lang": labels.get("lang", "en")}  # fmt: skip
         out.append(LabelledRecord("double11-hk", "en", codec.dumps(record), labels))
-    heldout = labels_root.parent / HELDOUT_DIR
-    sets = [(lang, labels_root / lang) for lang in LABEL_DIRS] + [("heldout", heldout)]
+    heldouts = sorted(p for p in labels_root.parent.glob(f"{HELDOUT_DIR}*") if p.is_dir())
+    sets = [(lang, labels_root / lang) for lang in LABEL_DIRS] + [(p.name, p) for p in heldouts]
     for group, folder in sets:
         for path in sorted(folder.glob("*.labels.json")):
             labels = codec.loads(path.read_bytes())
@@ -175,7 +175,7 @@ def load_labelled(labels_root: Path, shared_articles: Path) -> list[LabelledReco
                 for line in source.read_bytes().splitlines():
                     if line.strip():
                         feed[str(codec.loads(line)["uri"])] = line
-            lang = f"heldout-{labels['lang']}" if group == "heldout" else group
+            lang = f"{group}-{labels['lang']}" if group.startswith(HELDOUT_DIR) else group
             out.append(LabelledRecord(str(labels["uri"]), lang, feed[str(labels["uri"])], labels))
     return out
 

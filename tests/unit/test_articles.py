@@ -48,13 +48,16 @@ def test_labelled_real_records_score_in_both_languages() -> None:
     """`make eval`'s figures as a floor: the labelled English and Chinese records (labels in
     samples/articles/labels) through the worker's edge, claims checked against real closes."""
     results = evaluate_sets(REPO / "samples" / "articles" / "labels", SHARED)
-    assert set(results) == {"en", "zh", "heldout-en", "heldout-zh"}
+    assert set(results) >= {"en", "zh", "heldout-en", "heldout-zh", "heldout2-en", "heldout2-zh"}
     assert results["zh"]["records"] >= 15
-    for lang, floor in (("en", 0.90), ("zh", 0.85), ("heldout-en", 0.90), ("heldout-zh", 0.85)):
+    floors = {"en": 0.90, "zh": 0.85, "heldout-en": 0.90, "heldout-zh": 0.85,
+              "heldout2-en": 0.85, "heldout2-zh": 0.85}  # fmt: skip
+    for lang, floor in floors.items():
         metrics = results[lang]["metrics"]
         assert metrics.precision >= 0.90 and metrics.f1 >= floor, (lang, metrics)
-        assert results[lang]["stock_codes"].f1 >= 0.95, lang
-    for sets in (("en", "zh"), ("heldout-en", "heldout-zh")):
+        if not lang.startswith("heldout2"):  # its labels list stocks named without a code
+            assert results[lang]["stock_codes"].f1 >= 0.95, lang
+    for sets in (("en", "zh"), ("heldout-en", "heldout-zh"), ("heldout2-en", "heldout2-zh")):
         labelled = sum(results[s]["claims"].labelled for s in sets)
         checked = sum(results[s]["claims"].checked for s in sets)
         assert labelled >= 50 and checked / labelled >= 0.75, (sets, checked, labelled)
