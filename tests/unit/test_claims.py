@@ -383,6 +383,17 @@ def test_english_wraps_in_their_many_wordings(text: str, expected: list[dict[str
         assert claims == []
 
 
+def test_wire_style_chinese_with_spaces_and_dash_codes() -> None:
+    text = (
+        "恆生指數周五 (22 日) 重挫 310.43 點或 1.2%，收 25339 點，連 2 日走高；"
+        "騰訊 (0700-HK) 跌 1.34%。周五當天，恒生科技指數跌 3.14%。"
+    )
+    claims = claims_of(text, HK_AFTER_CLOSE)
+    assert has(claims, symbol="HSI", type="index_change_points", value=-310.43, date="2025-08-22")
+    assert has(claims, symbol="0700.HK", type="index_change_pct", value=-1.34)
+    assert has(claims, symbol="HSTECH", type="index_change_pct", value=-3.14, date="2025-08-22")
+
+
 def test_the_benchmark_is_the_first_index_the_article_names() -> None:
     text = (
         "The Hang Seng Index rose 0.9% and the Hang Seng Tech Index added 2.7% on Friday. "

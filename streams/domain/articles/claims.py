@@ -233,7 +233,8 @@ _EN_UP = (
     r"rose|rise|rises|rising|gained|gain|gains|gaining|climbed|climbs|climbing|advanced|"
     r"advances|advancing|jumped|jumps|jumping|surged|surges|surging|rallied|rallies|rallying|"
     r"added|adding|soared|soaring|rebounded|rebounding|edged up|edged higher|ticked up|"
-    r"inched up|inched higher|firmed|rocketed|rocketing|spiked|leapt|leaped|leaping|popped|"
+    r"inched up|inched higher|edging up|edging higher|inching up|inching higher|ticking up|"
+    r"firmed|rocketed|rocketing|spiked|leapt|leaped|leaping|popped|"
     r"bounced|bouncing|recovered|recovering|zoomed|sprang|powered|shot up|picked up|up"
 )
 _EN_DOWN = (
@@ -241,6 +242,7 @@ _EN_DOWN = (
     r"slid|slides|sliding|slipped|slips|slipping|sank|sinks|sinking|tumbled|tumbles|tumbling|"
     r"plunged|plunges|plunging|slumped|slumps|slumping|shed|sheds|shedding|eased|eases|easing|"
     r"retreated|retreats|retreating|dipped|dips|dipping|edged down|edged lower|ticked down|"
+    r"edging down|edging lower|inching down|inching lower|ticking down|"
     r"weakened|plummeted|plummeting|plummets|dived|dove|diving|dives|crashed|crashing|"
     r"tanked|tanking|sagged|sagging|skidded|skidding|nosedived|gave up|gave back|down"
 )
@@ -255,7 +257,8 @@ _EN_CHANGE = re.compile(
     rf"(?:\b(?P<verb>{_EN_UP}|{_EN_DOWN})\s+(?:by\s+)?(?:{_Q.format(n='q')})?(?P<num>{NUM}){_EN_UNIT}"
     rf"|(?:{_Q.format(n='qb')})?(?P<numb>{NUM}){_EN_UNIT}\s+(?P<dirb>higher|lower|up|down)\b)"
     rf"(?:\s*,?\s*(?:or|and)\s+(?:{_Q.format(n='q2')})?(?P<num2>{NUM}){_EN_UNIT},?)?"
-    r"(?:\s+(?:on|last)\s+(?:Monday|Tuesday|Wednesday|Thursday|Friday)|\s+yesterday)?"
+    r"(?:\s+(?:on|last)\s+(?:Monday|Tuesday|Wednesday|Thursday|Friday)|\s+yesterday"
+    r"|\s+(?:for|on|over) the (?:week|day|session)|\s+this week)?"
     rf"(?:\s*,?\s*(?:to|at|closing at|ending at|finishing at|settling at)\s+"
     rf"(?:(?:close|end|finish|settle)\s+at\s+)?(?P<cur>HK\$|HKD ?|US\$|\$)?\s?(?P<level>{NUM})"
     r"(?!\s*(?:%|percent|per cent|pc\b|-day|-week|\d)))?",
@@ -335,7 +338,7 @@ _EN_STREAK = re.compile(
     r"(?:\s+(?:of\s+)?(?P<what>gains?|rises?|advances?|losses|declines?|falls?|drops?))?"
     # "three straight sessions of gains", "nearly 6 consecutive days of continuous rebound"
     rf"|\b(?:{_Q.format(n='q')})?(?P<n>{_EN_COUNT})\s+(?:straight|consecutive|successive)\s+"
-    r"(?P<unit2>sessions|days|trading days|weeks)(?:\s+of\s+(?:continuous\s+|consecutive\s+)?"
+    r"(?P<unit2>sessions|days|trading days|weeks|daily|weekly)(?:\s+(?:of\s+)?(?:continuous\s+|consecutive\s+)?"
     r"(?P<what2>rebound|gains?|rises?|increases?|advances?|losses|declines?|falls?|drops?))?"
     # "a four-day losing streak", "snapped a three-week winning streak"
     rf"|\b(?P<ended>snapped|ended|broke|halted|stopped|snapping|ending|breaking|halting)?\s*(?:a|an|its)?\s*"
@@ -397,7 +400,7 @@ class Grammar:
         r"rising|falling|respectively|hitting|hit|reaching|reached|touching|touched|setting|"
         r"temporary|new|fresh|record|losses|gains|declines|rises|falls|their|recovering|"
         r"rebounding|reversing|reversed|paring|pared|trimming|trimmed|extending|turned|turning|"
-        r"swung|swinging|went on|managed|later|but)\b"
+        r"swung|swinging|went on|managed|later|but|despite|though|although)\b"
     )
     list_sep = re.compile(r"\s*(?:,|and|,\s*and|&)\s*")
     markers: dict[str, re.Pattern[str]] = {
@@ -489,7 +492,7 @@ class Grammar:
         r"blue-chip\s+|main\s+)?)?$",
         re.IGNORECASE,
     )
-    _code = re.compile(r"\(\s*(?:HK:?\s*)?(?P<code>\d{4,5})(?:\.HK)?\s*\)")
+    _code = re.compile(r"\(\s*(?:HK:?\s*)?(?P<code>\d{4,5})(?:[.-]HK)?\s*\)")
 
     def mentions(self, norm: str) -> list[Mention]:
         found: list[Mention] = []

@@ -16,7 +16,7 @@ _HK_CODE = re.compile(
     r"(?:[（(]\s*(?P<code>\d{4,5})(?:\.HK)?\s*[)）]"
     # 騰訊(700), 中芯(981): Hong Kong papers drop the leading zeros; not 今(22)日, 本(7)月
     r"|(?<=[\u4e00-\u9fff])(?<![今本昨明前去上下同当當首次第])[（(](?P<code5>\d{3})[)）](?![日月年号號])"
-    r"|(?<![\w.])(?P<code2>\d{4,5})\.HK\b"
+    r"|(?<![\w.])(?P<code2>\d{4,5})[.-]HK\b"  # 0700.HK, 0700-HK
     r"|\bHK\.(?P<code3>\d{4,5})\b"
     r"|(?:HKEX|SEHK|HK)\s*:\s*(?P<code4>\d{1,5})\b)",
 )
