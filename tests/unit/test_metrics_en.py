@@ -251,3 +251,17 @@ def test_index_level_carries_subject_direction_and_qualifier() -> None:
     level = next(m for m in out["metrics"] if m["kind"] == "index_points")
     assert level["subject"] == "Hang Seng Index"
     assert (level["qualifier"], level["direction"]) == ("about", "down")
+
+
+def test_a_dollar_price_of_a_hong_kong_listing_is_in_hong_kong_dollars() -> None:
+    """Hong Kong's English press writes HK dollars "$"; a Hong Kong listing cannot trade in
+    anything else. Amounts stay US dollars ("$2.5 billion" beside a code, as Reuters writes)."""
+    assert ("price", 16.52, "HKD") in metrics_of(
+        "XIAOMI-W (01810.HK) closed at $16.52, up 2.35%.", "2023-11-09T09:00:00Z", lang="eng"
+    )
+    assert ("money", 2.5e9, "USD") in metrics_of(
+        "Tencent (0700.HK) agreed a $2.5 billion deal.", "2023-11-09T09:00:00Z", lang="eng"
+    )
+    assert ("price", 16.52, "USD") in metrics_of(
+        "Its ADR closed at $16.52.", "2023-11-09T09:00:00Z", lang="eng"
+    )

@@ -202,6 +202,7 @@ def test_hong_kong_wraps_leave_units_to_the_reader() -> None:
         ("index_points", 215.0, "points"),
     ]
     assert ("index_points", 20000.0, "points") in zh_metrics("恒指重上2萬點大關。")
+    assert ("price", 145.4, "HKD") in zh_metrics("美團（3690）升4%，收報140元，高見145.4元。")
     assert zh_metrics("恒指跌1%。全日成交1,234.5億元。")[-1] == ("money", 1.2345e11, "HKD")
     mainland = "恆指跌1%。滬深兩市成交額1.2兆元。"
     assert zh_metrics(mainland)[-1] == ("money", 1.2e12, "CNY")

@@ -154,6 +154,8 @@ _NOT_A_QUANTITY_BEFORE = re.compile(
 NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
 _PREFIX = "|".join(re.escape(c) for c in sorted(CURRENCY_PREFIX, key=len, reverse=True))
 _PREFIX_CODES = {k.upper(): v for k, v in CURRENCY_PREFIX.items()}
+# a Hong Kong stock code in the sentence: (01810.HK), (0700-HK), HKEX: 700, (00700)
+_HK_LISTED = re.compile(r"\b\d{4,5}[.-]HK\b|\bHK(?:EX)?\s*:\s*\d{1,5}\b|\(\s*0\d{4}\s*\)")
 _TIGHT = r"(?:bn|mn|mln|bln|tn|trn|pct|(?-i:pc)|pts|[kmbx])\b"  # "$2.5bn", "300m", "11x": attached suffixes
 # A number is digits (signed, or after a currency prefix such as "HK$") not glued to a word or
 # a code ("H20", "10/11", "1.2.3"), or a number word. Two scans, for speed: digits (the prefix
@@ -740,6 +742,11 @@ class MetricExtractor:
         currency = _PREFIX_CODES.get(cur_prefix.upper()) if cur_prefix else None
         if cur_prefix and currency is None:
             return None
+        if cur_prefix == "$" and follow.scale == 1.0 and _HK_LISTED.search(masked):
+            # "XIAOMI-W (01810.HK) closed at $16.52": a Hong Kong listing trades in HK dollars,
+            # and Hong Kong's English press writes them "$" (Reuters writes "HK$", and "$2.5
+            # billion" beside a code is still a US-dollar amount: prices only)
+            currency = "HKD"
         count_after = follow.after
         unit = follow.unit
         scale = follow.scale

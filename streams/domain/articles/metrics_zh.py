@@ -652,6 +652,7 @@ _MARKET_RE = re.compile(
     r"\d{1,6}\.(?P<market>HK|SH|SZ|SS|TW|US)\b"
     # a five-digit code in brackets is a Hong Kong one: 腾讯(00700), 美团-W(03690)
     r"|[(（] ?(?P<hk>0\d{4}) ?[)）]"
+    r"|(?<=[\u4e00-\u9fff])(?<![今去明前本上下])[(（] ?(?P<hk2>\d{3,4}) ?[)）](?![年月日号])"
     # a Hong Kong market wrap names its index or market
     r"|(?P<hkcue>港股|恒指|恒生指数|恒生科技指数|科指|国企指数|港交所)",
     re.IGNORECASE,
@@ -659,7 +660,7 @@ _MARKET_RE = re.compile(
 _MARKET_YUAN = {"HK": "HKD", "TW": "TWD"}
 _SHARE_PRICE_BEFORE = re.compile(
     r"(?:股价|目标价|报|收于|收报|收市|收在|(?<![营月])收(?![入益])|高位|低位|升至|跌至|回落至|回升至|水平|支持|阻力|买入|吸纳|"
-    r"止蚀|止损|沽出|招股价|发行价|每股|价格|价位|上试|下试|跌穿|升穿|失守|守住|企稳|重上|站上|跌破|线)[^,，;；]{0,6}$"
+    r"止蚀|止损|沽出|招股价|发行价|每股|价格|价位|上试|下试|跌穿|升穿|失守|守住|企稳|重上|站上|跌破|线|高见|低见|最高|最低)[^,，;；]{0,6}$"
 )
 _FLOW_WORDS_RE = re.compile(r"成交|净买|净卖|净流入|净流出|资金")
 _MARKET_CUES = [
