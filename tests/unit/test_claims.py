@@ -8,6 +8,7 @@ streak): nothing of windvane's quote code computes the numbers a verdict is comp
 
 from __future__ import annotations
 
+import math
 from datetime import date, timedelta
 from typing import Any
 
@@ -392,6 +393,24 @@ def test_wire_style_chinese_with_spaces_and_dash_codes() -> None:
     assert has(claims, symbol="HSI", type="index_change_points", value=-310.43, date="2025-08-22")
     assert has(claims, symbol="0700.HK", type="index_change_pct", value=-1.34)
     assert has(claims, symbol="HSTECH", type="index_change_pct", value=-3.14, date="2025-08-22")
+
+
+def test_a_percent_change_may_be_cut_off_at_its_printed_digit(quotes: dict) -> None:
+    """4.15% printed "4.1%" is how part of the press writes it; 4.0% is not."""
+    days = quotes["HSI"]
+    day, exact = next(
+        (d, (r["price"] - r["prev_close"]) / r["prev_close"] * 100)
+        for d, r in sorted(days.items())
+        if d >= "2025-01-01"
+        and r.get("prev_close")
+        and abs((r["price"] - r["prev_close"]) / r["prev_close"] * 100) * 10 % 1 > 0.6
+    )
+    cut = math.trunc(exact * 10) / 10  # toward zero, one decimal
+    base = {"type": "index_change_pct", "symbol": "HSI", "period": "day", "decimals": 1,
+            "date": day, "date_basis": "text"}  # fmt: skip
+    assert check({**base, "value": cut}, quotes)["verdict"] == "confirmed", (day, exact)
+    wrong = cut - 0.1 if cut > 0 else cut + 0.1
+    assert check({**base, "value": round(wrong, 1)}, quotes)["verdict"] == "contradicted"
 
 
 def test_the_benchmark_is_the_first_index_the_article_names() -> None:

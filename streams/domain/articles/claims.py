@@ -1567,8 +1567,9 @@ def _within(
     * plain: within half a unit of the last printed digit ("2.38" -> 0.005, "615" -> 0.5);
       a whole number of points or an index level ending in zeros is read as rounded there
       ("25,100" -> to the hundred: 50). Plus ``eps`` for the data's own rounding. Points and
-      levels printed as whole numbers may also be cut off (25,339.14 printed "25,339", a
-      234.53-point rise printed "234"): Hong Kong wraps truncate as often as they round.
+      levels printed as whole numbers, and changes in percent, may also be cut off
+      (25,339.14 printed "25,339", a 234.53-point rise "234", 4.15% "4.1%"): Hong Kong
+      wraps truncate as often as they round.
     * ``over`` (逾, 超, more than): at least the number; ``under`` (不足, less than): at most.
     * ``about`` (约, 左右, around): within 10% of the number for a change, 1% for a level,
       or the plain tolerance when wider. ``nearly`` (近, almost): at most the number (plus a
@@ -1597,8 +1598,10 @@ def _within(
     if q == "nearly":
         lo, hi = c * (1 - band) - eps, c + unit / 20 + eps
         return lo <= a <= hi, {**shown, "range": [round(lo, 6), round(hi, 6)]}
-    if unit == 1 and not claim.get("type", "").endswith("pct") and c - eps <= a < c + 1 - 1e-9:
-        # whole points cut off, not rounded ("收报25,339点" for 25,339.14): both are common
+    pct = claim.get("type", "").endswith("pct")
+    if (unit == 1 or pct) and c - eps <= a < c + unit - 1e-9:
+        # cut off, not rounded: whole points ("收报25,339点" for 25,339.14) and changes in
+        # percent (4.15% printed "4.1%") often are; a level printed with decimals is exact
         return True, {**shown, "rule": f"{c} truncated to the printed digits"}
     return abs(a - c) <= plain, {**shown, "tolerance": round(plain, 9)}
 
