@@ -54,12 +54,12 @@ test-faults: setup ## Fault scenarios at full size (SIGKILL/restart, rebalance, 
 test-unit: venv ## Only the pure and agent tests (no broker)
 	$(BIN)/pytest -m "unit or agents" $(PYTEST_ARGS)
 
-eval: venv ## Score article extraction against the hand labels (../shared/data/articles)
+eval: venv ## Score article extraction, English and Chinese, against the hand labels and held-out sets (samples/articles)
 	$(BIN)/windvane eval
 
 bench: bench-articles bench-quotes bench-scaling ## All benchmarks (figures and ratios in bench/out/)
 
-bench-articles: venv ## Article extraction: windvane vs quantulum3, speed ratio and F1
+bench-articles: venv ## Article extraction: windvane vs quantulum3 and vs a baseline commit, English and Chinese, speed ratios and F1
 	$(BIN)/python bench/articles.py
 
 bench-scaling: setup ## windvane from 100 to 10,000 symbols: throughput, RSS, state bytes, restore time
