@@ -66,6 +66,20 @@ def test_labelled_real_records_score_in_both_languages() -> None:
     assert judged >= 100 and agreed / judged >= 0.95, (agreed, judged)  # true -> confirmed
 
 
+def test_the_real_feed_through_windvane_offline_article() -> None:
+    """`windvane offline article FILE.jsonl`: the same 99 records enriched, none dead-lettered,
+    and every claim given a verdict record."""
+    from streams.cli import offline_article_lines
+
+    feed = shared_path("articles", "news-hk-2025-07-24_08-23.jsonl")
+    lines = list(offline_article_lines(feed, None))
+    topics = [line["topic"] for line in lines]
+    assert topics.count("articles.enriched") == 99 and "deadletter" not in topics
+    enriched = [line["value"] for line in lines if line["topic"] == "articles.enriched"]
+    claims = sum(len(e["claims"]) for e in enriched)
+    assert claims > 100 and topics.count("articles.claims") == claims
+
+
 def test_all_99_real_records_pass_the_edge_and_both_languages_give_metrics() -> None:
     """The real EventRegistry feed, bytes as they come, through the worker's own steps."""
     lines = shared_path("articles", "news-hk-2025-07-24_08-23.jsonl").read_bytes().splitlines()
