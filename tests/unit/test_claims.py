@@ -140,6 +140,7 @@ def test_claims_are_extracted_as_wraps_state_them(
         assert has(claims, **want), (want, claims)
     if not expected:
         assert claims == []
+    assert not has(claims, symbol="HSTECH", value=8.6)  # the index SMIC led is not who rose
 
 
 @pytest.mark.parametrize(
@@ -372,6 +373,11 @@ ENGLISH_WRAPS = [
      [dict(type="index_change_pct", symbol="2097.HK", value=-13.1, date="2025-08-22"),
       dict(type="index_level", symbol="2097.HK", value=351.4, date="2025-08-22")]),
     ("Over the ten sessions the benchmark has climbed more than 2,300 points.", []),
+    ("Meituan (3690.HK) was the worst performer on the benchmark, plunging 17.7% to HK$194.00.",
+     [dict(type="index_change_pct", symbol="3690.HK", value=-17.7),
+      dict(type="index_level", symbol="3690.HK", value=194.0)]),
+    ("SMIC (0981.HK) led the tech gauge higher with an 8.6% surge.",
+     [dict(type="index_change_pct", symbol="0981.HK", value=8.6)]),
 ]  # fmt: skip
 
 
@@ -382,6 +388,7 @@ def test_english_wraps_in_their_many_wordings(text: str, expected: list[dict[str
         assert has(claims, **want), (want, claims)
     if not expected:
         assert claims == []
+    assert not has(claims, symbol="HSTECH", value=8.6)  # the index SMIC led is not who rose
 
 
 def test_wire_style_chinese_with_spaces_and_dash_codes() -> None:

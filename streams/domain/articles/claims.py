@@ -140,9 +140,10 @@ _ORDINALS = {
 class Mention:
     start: int
     end: int
-    kind: str  # index | stock | anaphora | block
+    kind: str  # index | stock | anaphora | block | object (an index after "on", "in", "led")
     key: str | None = None  # index key, or a stock's symbol
     code: str | None = None  # a stock's HK code as written
+    was: str | None = None  # an object's kind before it was found to be one
 
 
 @dataclass(frozen=True, slots=True)
@@ -491,7 +492,9 @@ class Grammar:
     _stock_tail = re.compile(r"(?:'s)?\s+(?:shares|stock|ADRs?|H-shares)\b|\s*\((?:[A-Z0-9.]+)\)")
     _object = re.compile(
         r"\b(?:in|of|on|to|from|than|into|against|across|among|for|by|over|outperforming|"
-        r"underperforming|tracking|beating|lagging)\s+(?:the\s+(?:benchmark\s+|broader\s+|"
+        r"underperforming|tracking|beating|lagging|led|leading|lifted|lifting|dragged|dragging|"
+        r"pushed|pushing|propelled|propelling|weighed on|weighing on|helped|helping|"
+        r"outpaced|outpacing|outperformed|underperformed)\s+(?:the\s+(?:benchmark\s+|broader\s+|"
         r"blue-chip\s+|main\s+)?)?$",
         re.IGNORECASE,
     )
@@ -517,7 +520,7 @@ class Grammar:
                 and self._object.search(norm, 0, m.start)
                 and not re.match(r"\s*,?\s*which\b", norm[m.end :])  # "..., which fell 1%"
             ):
-                m.kind = "block"
+                m.kind, m.was = "object", m.kind  # neither who moved nor a stop: "led the index"
         found += [Mention(m.start(), m.end(), "block") for m in self._block.finditer(norm)]
         return _without_overlaps(found)
 
@@ -752,7 +755,7 @@ def _name_start(text: str, pos: int) -> int:
 def _without_overlaps(found: list[Mention]) -> list[Mention]:
     """Longest mention first; a shorter one inside it is dropped."""
     kept: list[Mention] = []
-    rank = {"stock": 0, "index": 0, "anaphora": 1, "block": 2}
+    rank = {"stock": 0, "index": 0, "anaphora": 1, "block": 2, "object": 2}
     for m in sorted(found, key=lambda x: (rank[x.kind], -(x.end - x.start), x.start)):
         if all(m.end <= k.start or m.start >= k.end for k in kept):
             kept.append(m)
@@ -958,7 +961,7 @@ class ClaimExtractor:
         """The sentence's claims, the last index it leaves named, and the first it names."""
         s = _Sent(g, text, g.prepare(text), published)
         s.mentions = g.mentions(s.norm)
-        if not levels and all(m.kind == "block" for m in s.mentions):
+        if not levels and all(m.kind in ("block", "object") for m in s.mentions):
             # nobody named, nobody referred to, no level for a drawdown: no claim can come
             # out of this sentence, so its predicates are not looked for (most sentences)
             return [], last_index, None
@@ -972,7 +975,12 @@ class ClaimExtractor:
         ]
         s.clauses = _clauses(s.norm, g.clause)
         current = last_index
-        for m in s.mentions:  # anaphora: the last index named before it
+        for mention in s.mentions:  # anaphora: the last index named before it
+            # an object is resolved as what it names (its subject serves "pushed the index
+            # below its 20-day line"); it never becomes the paragraph's current index
+            m = mention
+            if m.kind == "object" and m.was:
+                m = Mention(m.start, m.end, m.was, m.key, m.code)
             if m.kind == "anaphora" and _BENCHMARK.search(s.norm, m.start, m.end):
                 # "the benchmark", 大市: the market's main index, which a wrap names first
                 subj = benchmark or next(
@@ -987,7 +995,7 @@ class ClaimExtractor:
                 continue
             subj = self._subject(s.norm, s.text, m, current)
             s.subjects[m.start] = subj
-            if m.kind == "index" and subj is not None:
+            if mention.kind == "index" and subj is not None:
                 current = subj
         chain_at = self._chains(s)
         out: list[Claim] = []
@@ -1018,7 +1026,7 @@ class ClaimExtractor:
         """Who a mention names; ``name`` is as the reader wrote it, resolved on ``norm``."""
         if m.kind == "anaphora":
             return last_index
-        if m.kind == "block":
+        if m.kind in ("block", "object"):
             return None
         name = norm[m.start : m.end]
         written = text[m.start : m.end]
@@ -1069,7 +1077,9 @@ class ClaimExtractor:
         current: tuple[list[Subject], int | None] = ([], None)
         for start, end in s.clauses:
             out.append(current)
-            inside = [i for i, m in enumerate(s.mentions) if start <= m.start < end]
+            inside = [
+                i for i, m in enumerate(s.mentions) if start <= m.start < end and m.kind != "object"
+            ]
             if inside:
                 i = inside[-1]
                 m = s.mentions[i]
@@ -1099,11 +1109,17 @@ class ClaimExtractor:
             return list(seen.values()), first
         if pred.type == "ma_cross":  # "pushed the index below its 20-day line": its object
             inside = [m for m in s.mentions if pred.start <= m.start < pred.end]
-            objects = [s.subjects.get(m.start) for m in inside if m.kind in ("index", "anaphora")]
+            objects = [
+                s.subjects.get(m.start) for m in inside if m.kind in ("index", "anaphora", "object")
+            ]
             if objects and objects[0] is not None:
                 return [objects[0]], inside[0].start
         start = s.clauses[ci][0]
-        before = [i for i, m in enumerate(s.mentions) if m.start >= start and m.end <= pred.start]
+        before = [
+            i
+            for i, m in enumerate(s.mentions)
+            if m.start >= start and m.end <= pred.start and m.kind != "object"
+        ]
         if before:
             last = s.mentions[before[-1]]
             if last.kind == "block" or s.subjects.get(last.start) is None:
