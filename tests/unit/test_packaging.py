@@ -19,7 +19,8 @@ def compose() -> dict:
 
 def test_compose_runs_kraft_kafka_and_a_worker_built_from_the_repo() -> None:
     doc = compose()
-    assert set(doc["services"]) == {"kafka", "worker"}
+    assert set(doc["services"]) == {"kafka", "worker", "prometheus"}
+    assert doc["services"]["prometheus"]["profiles"] == ["monitoring"]  # optional
     kafka, worker = doc["services"]["kafka"], doc["services"]["worker"]
     image, tag = kafka["image"].split(":")
     assert image == "apache/kafka" and tag.startswith("4.")
