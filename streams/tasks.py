@@ -28,6 +28,7 @@ changelog and replays, dead-lettering that one record (Kafka Streams' "task corr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import logging
 import time
@@ -413,6 +414,9 @@ class QuoteTasks(ConsumerRebalanceListener):
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         async with self._lock:
             self._generation += 1
+            for tp in revoked:  # its lag is another worker's to report now
+                with contextlib.suppress(KeyError):
+                    metrics.CONSUMER_LAG.remove(tp.topic, str(tp.partition))
             for partition in {tp.partition for tp in revoked}:
                 task = self.tasks.pop(partition, None)
                 if task is not None:
