@@ -676,15 +676,7 @@ class MetricExtractor:
                     previous = group[i - 1].text if i else None
                     metrics.extend(self._sentence(sent, published, previous))
             for metric in metrics:
-                prior = found.get(metric.key)
-                if prior is None:
-                    found[metric.key] = metric
-                    continue
-                prior.mentions += 1
-                prior.spans.extend(metric.spans)
-                for name in ("subject", "qualifier", "basis", "direction", "date"):
-                    if getattr(prior, name) is None and getattr(metric, name) is not None:
-                        setattr(prior, name, getattr(metric, name))
+                merge_mention(found, metric)
         return sorted(found.values(), key=lambda m: m.start)
 
     def _sentence(
@@ -1223,9 +1215,23 @@ def _attach_dates(metrics: list[Metric], dates: list[DateMention], offset: int) 
             best.date = d.day.isoformat()
 
 
+def merge_mention(found: dict[tuple[str, float, str], Metric], metric: Metric) -> None:
+    """One metric per distinct (kind, value, unit): a repeat adds a mention and its span,
+    and fills what the first mention left unsaid (subject, qualifier, basis, ...)."""
+    prior = found.get(metric.key)
+    if prior is None:
+        found[metric.key] = metric
+        return
+    prior.mentions += 1
+    prior.spans.extend(metric.spans)
+    for name in ("subject", "qualifier", "basis", "direction", "date"):
+        if getattr(prior, name) is None and getattr(metric, name) is not None:
+            setattr(prior, name, getattr(metric, name))
+
+
 def _clean(value: float) -> float:
     """Scaled decimals without binary noise: 540.3 billion is 540300000000.0 exactly."""
     return float(f"{value:.10g}") if value == value else value
 
 
-__all__ = ["Metric", "MetricExtractor"]
+__all__ = ["Metric", "MetricExtractor", "merge_mention"]

@@ -23,7 +23,7 @@ from functools import lru_cache
 
 import cn2an
 
-from streams.domain.articles.metrics import Metric
+from streams.domain.articles.metrics import Metric, merge_mention
 from streams.domain.articles.text import NUMERIC_DATE_RE, DateMention, Sentence
 from streams.domain.articles.zh import normalize
 
@@ -299,15 +299,7 @@ class ZhMetricExtractor:
             doc.traditional = doc.traditional or _is_traditional(sent.text, norm)
             doc.sentence, doc.sentence_currency, doc.sentence_money_end = norm, None, 0
             for metric in self._sentence(sent, norm, published, doc):
-                prior = found.get(metric.key)
-                if prior is None:
-                    found[metric.key] = metric
-                    continue
-                prior.mentions += 1
-                prior.spans.extend(metric.spans)
-                for name in ("subject", "qualifier", "basis", "direction", "date"):
-                    if getattr(prior, name) is None and getattr(metric, name) is not None:
-                        setattr(prior, name, getattr(metric, name))
+                merge_mention(found, metric)
             same_below = _SAME_BELOW_RE.search(norm)
             if same_below:
                 doc.yuan = _PAREN_CURRENCY.get(same_below.group("cur"), "TWD")
