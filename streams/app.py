@@ -266,15 +266,17 @@ async def healthz(web: Any, request: Any) -> Any:
     return web.json({"status": "ok"})
 
 
-@app.page("/readyz")
-async def readyz(web: Any, request: Any) -> Any:
-    """Ready once the worker has partitions assigned and table recovery is done."""
-    assigned = len(app.consumer.assignment()) if app.consumer else 0
+def readiness() -> dict[str, Any]:
+    """Ready once the worker has partitions assigned, table recovery and the quote tasks'
+    restores are done and its topics declared: what ``/readyz`` answers and
+    ``windvane_ready`` reports."""
+    consumer = getattr(app, "_consumer", None)  # not app.consumer: that would create one
+    assigned = len(consumer.assignment()) if consumer is not None else 0
     recovery = getattr(app.tables, "recovery", None)
     recovering = recovery is None or not recovery.completed.is_set()
     quotes_ready = quote_tasks.ready
     ready = assigned > 0 and not recovering and not app.rebalancing and _declared and quotes_ready
-    body = {
+    return {
         "ready": ready,
         "assigned_partitions": assigned,
         "quote_tasks": sorted(quote_tasks.tasks),
@@ -282,4 +284,9 @@ async def readyz(web: Any, request: Any) -> Any:
         "recovering": recovering,
         "topics_declared": _declared,
     }
-    return web.json(body, status=200 if ready else 503)
+
+
+@app.page("/readyz")
+async def readyz(web: Any, request: Any) -> Any:
+    body = readiness()
+    return web.json(body, status=200 if body["ready"] else 503)

@@ -142,13 +142,15 @@ class ArticlePipeline:
 
         return self._guard(step, key, raw, source)
 
-    def recheck(self, symbol: str, days: StateStore, latest: LatestDay) -> list[OutRecord]:
+    def recheck(self, symbol_key: bytes, days: StateStore, latest: LatestDay) -> list[OutRecord]:
         """Final verdicts of the symbol's pending claims that its quote state now decides
-        (same claim id, a later record on ``articles.claims``); the rest keep waiting."""
-        key = pending_key(symbol)
-        if days.get(key, b"[]") == b"[]":
+        (same claim id, a later record on ``articles.claims``); the rest keep waiting. One
+        dict lookup when nothing waits (every quote record of the task calls it)."""
+        key = pending_key(symbol_key)
+        found = days.get(key)
+        if found is None or found == b"[]":
             return []
-        waiting = _pending(days, symbol)
+        waiting: list[dict[str, Any]] = list(codec.loads(found))
         now = self.clock()
         lookup = _lookup(days)
         records: list[OutRecord] = []

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Iterator
-from types import ModuleType
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
@@ -65,25 +64,6 @@ REGISTRY.register(FaustMetricsCollector())
 _READY_HELP = "1 while the worker's /readyz answers 200 (assigned, recovered, declared), else 0"
 
 
-def worker_ready(worker: ModuleType) -> bool:
-    """The checks of ``streams.app.readyz`` (keep the two in step), never raising."""
-    try:
-        app = worker.app
-        consumer = getattr(app, "_consumer", None)  # not app.consumer: that would create one
-        assigned = len(consumer.assignment()) if consumer is not None else 0
-        recovery = getattr(app.tables, "recovery", None)
-        recovering = recovery is None or not recovery.completed.is_set()
-        return bool(
-            assigned > 0
-            and not recovering
-            and not app.rebalancing
-            and worker._declared
-            and worker.quote_tasks.ready
-        )
-    except Exception:  # a half-started app is not ready; /metrics must still answer
-        return False
-
-
 class ReadinessCollector(Collector):
     """``windvane_ready`` for alerting on /readyz; only in a worker (where streams.app is
     loaded), not in ``windvane deliver`` or the command line."""
@@ -93,9 +73,13 @@ class ReadinessCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         worker = sys.modules.get("streams.app")
-        if worker is None or not hasattr(worker, "quote_tasks"):
+        if worker is None or not hasattr(worker, "readiness"):
             return
-        yield GaugeMetricFamily("windvane_ready", _READY_HELP, value=float(worker_ready(worker)))
+        try:
+            ready = bool(worker.readiness()["ready"])
+        except Exception:  # a half-started app is not ready; /metrics must still answer
+            ready = False
+        yield GaugeMetricFamily("windvane_ready", _READY_HELP, value=float(ready))
 
 
 REGISTRY.register(ReadinessCollector())

@@ -182,7 +182,8 @@ def day_key(symbol: str, day: str) -> bytes:
     return f"{symbol}|{day}".encode()
 
 
-def pending_key(symbol: str) -> bytes:
+def pending_key(symbol: str | bytes) -> bytes:
     """Key of a symbol's pending claims in the day-record table (same partition, same
-    changelog: a restore brings back the days and the claims waiting for them together)."""
-    return f"{symbol}|pending".encode()
+    changelog: a restore brings back the days and the claims waiting for them together).
+    Takes the record key as it is, so the quote path builds it without decoding."""
+    return (symbol if isinstance(symbol, bytes) else symbol.encode()) + b"|pending"

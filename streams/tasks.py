@@ -138,8 +138,7 @@ class Task:
                     result = self.quotes.process(rec.key, raw, source, self.state, self.days)
                     if result.status == "ok" and rec.key is not None:
                         # a new final day may decide claims that were waiting for it
-                        symbol = rec.key.decode("utf-8", "replace")
-                        result.records += self.claims.recheck(symbol, self.days, self.latest)
+                        result.records += self.claims.recheck(rec.key, self.days, self.latest)
                 else:
                     result = self.claims.check(rec.key, raw, source, self.days, self.latest)
                 if result.reason == "internal_error":

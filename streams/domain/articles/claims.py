@@ -67,7 +67,7 @@ from re._parser import parse as _sre_parse  # type: ignore[import-not-found]
 from typing import Any
 
 from streams.domain.articles.entities import hk_symbol
-from streams.domain.articles.text import Sentence, dates_in
+from streams.domain.articles.text import Sentence, dates_in, spaces
 from streams.domain.instruments import Registry
 from streams.domain.timeutil import DEFAULT_SESSION_CLOSE, DEFAULT_TIMEZONE, zone
 
@@ -381,10 +381,6 @@ _RECORD_SINCE = re.compile(
     r"|,\s*which\b[^,;]*(?=,)",  # "Mixue, which listed in March, fell 13%": about Mixue
     re.IGNORECASE,
 )
-
-
-def _blank(m: re.Match[str]) -> str:
-    return " " * len(m.group(0))
 
 
 class Grammar:
@@ -1273,8 +1269,8 @@ class ClaimExtractor:
         """``week``, ``lastweek``, ``nonday`` (a year, a month, since...) or ``day``/None."""
         if pred.type == "streak":
             return "nonday" if g.markers["nonday"].search(tail[:12]) else None
-        said = g.record_since.sub(_blank, norm[scope : pred.end])
-        tail = g.record_since.sub(_blank, tail)
+        said = g.record_since.sub(spaces, norm[scope : pred.end])
+        tail = g.record_since.sub(spaces, tail)
         if g.markers["versus"].search(said + tail):
             return "versus"  # "down 12% from its high": not a change windvane checks
         found = _first_marker(g, tail, ("week", "lastweek", "nonday", "day"))

@@ -22,6 +22,7 @@ from streams.domain.articles.text import (
     DateMention,
     Sentence,
     dates_in,
+    spaces,
 )
 
 SCALES = {
@@ -686,12 +687,12 @@ class MetricExtractor:
         masked = text
         dates: list[DateMention] = []
         if _HAS_DIGIT.search(text):
-            masked = NUMERIC_DATE_RE.sub(_blank, masked)
+            masked = NUMERIC_DATE_RE.sub(spaces, masked)
             if "-" in text or "–" in text or "—" in text:
                 masked = _DIGIT_DASH.sub("~", masked)
             masked = _INDEX_DIGITS.sub(_blank_digits, masked)
             if "=" in text:
-                masked = _FX_ONE.sub(_blank, masked)
+                masked = _FX_ONE.sub(spaces, masked)
             dates = dates_in(text, published)
             for d in dates:
                 masked = masked[: d.start] + " " * (d.end - d.start) + masked[d.end :]
@@ -1185,10 +1186,6 @@ def _paragraph_text(group: list[Sentence]) -> tuple[str, int]:
         parts.append(sent.text)
         end = sent.start + len(sent.text)
     return "".join(parts), first.start
-
-
-def _blank(m: re.Match[str]) -> str:
-    return " " * len(m.group())
 
 
 def _blank_digits(m: re.Match[str]) -> str:

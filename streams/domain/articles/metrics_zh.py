@@ -24,7 +24,7 @@ from functools import lru_cache
 import cn2an
 
 from streams.domain.articles.metrics import Metric, merge_mention
-from streams.domain.articles.text import NUMERIC_DATE_RE, DateMention, Sentence
+from streams.domain.articles.text import NUMERIC_DATE_RE, DateMention, Sentence, spaces
 from streams.domain.articles.zh import normalize
 
 # --- numbers -------------------------------------------------------------------------------
@@ -753,12 +753,8 @@ def _blank(text: str, start: int, end: int) -> str:
 def _masked(text: str, patterns: list[re.Pattern[str]]) -> str:
     """``text`` with what ``patterns`` find blanked (same length)."""
     for pattern in patterns:
-        text = pattern.sub(_spaces, text)
+        text = pattern.sub(spaces, text)
     return text
-
-
-def _spaces(m: re.Match[str]) -> str:
-    return " " * (m.end() - m.start())
 
 
 def _name_like(masked: str, start: int, end: int) -> bool:

@@ -58,6 +58,11 @@ class DateMention:
     day: date
 
 
+def spaces(m: re.Match[str]) -> str:
+    """A match as that many spaces: blanking keeps every offset of the text."""
+    return " " * (m.end() - m.start())
+
+
 def paragraphs(body: str) -> list[str]:
     """Paragraphs in order, each once: exact repeats and boilerplate headers dropped."""
     seen: set[str] = set()

@@ -51,8 +51,4 @@ def normalize(text: str) -> str:
     return to_halfwidth(to_simplified(text))
 
 
-def has_han(text: str) -> bool:
-    return _HAS_HAN.search(text) is not None
-
-
-__all__ = ["has_han", "normalize", "to_halfwidth", "to_simplified"]
+__all__ = ["normalize", "to_halfwidth", "to_simplified"]
