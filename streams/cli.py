@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
 from collections.abc import Iterator
@@ -15,10 +16,87 @@ from streams import codec
 from streams.config import QUOTES_RAW, REPO_ROOT, TOPICS, Settings
 
 
-@click.group()
+def _debugging() -> bool:
+    """Tracebacks are for ``-l debug`` (or ``LOG_LEVEL=debug``); people get one line."""
+    argv = sys.argv[1:]
+    if os.environ.get("LOG_LEVEL", "").lower() == "debug" or "--debug" in argv:
+        return True
+    pairs = zip(argv, [*argv[1:], ""], strict=True)
+    return any(
+        a in ("-ldebug", "--loglevel=debug") or (a in ("-l", "--loglevel") and b == "debug")
+        for a, b in pairs
+    )
+
+
+def user_error(exc: BaseException) -> str | None:
+    """The one or two lines a person at a terminal needs for ``exc``, or None for a defect
+    (which keeps its traceback)."""
+    from aiokafka.errors import KafkaConnectionError, KafkaError
+
+    from streams.config import ConfigError
+    from streams.delivery.config import DeliveryConfigError
+    from streams.domain.instruments import RegistryError
+    from streams.domain.rules import RuleConfigError
+    from streams.kafka_local import BrokerError
+    from streams.sources import SourceError
+
+    if isinstance(exc, RuleConfigError):
+        return f"rules: {exc}"
+    if isinstance(exc, ConfigError | DeliveryConfigError | RegistryError | SourceError):
+        return str(exc)
+    if isinstance(exc, BrokerError):
+        return f"local broker: {exc}"
+    if isinstance(exc, KafkaConnectionError):
+        servers = os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or "127.0.0.1:9092"
+        return (
+            f"cannot reach Kafka at {servers} (KAFKA_BOOTSTRAP_SERVERS): {exc}\n"
+            "start a broker (`windvane kafka up`) or point KAFKA_BOOTSTRAP_SERVERS at one"
+        )
+    if isinstance(exc, KafkaError):
+        return f"Kafka: {type(exc).__name__}: {exc}"
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"{exc.filename}: {exc.strerror or exc}"
+    return None
+
+
+class WindvaneGroup(click.Group):
+    """Known errors (settings, files, an unreachable broker) end in a line or two and exit
+    status 2, not a traceback; anything else is a defect and keeps its traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            message = user_error(exc)
+            if message is None or _debugging():
+                raise
+            click.echo(f"windvane: error: {message}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=WindvaneGroup)
 @click.version_option(package_name="windvane")
-def main() -> None:
+@click.option("--debug", is_flag=True, help="Show the traceback of an error.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
     """windvane: quotes and news in, signals and alerts out, on Kafka."""
+    if ctx.invoked_subcommand != "worker" and not _debugging():
+        # the client's own retry log lines; the error itself ends in one line of ours
+        logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+
+
+@main.command("config")
+def config_command() -> None:
+    """Print the effective settings of the worker (secrets masked) and check them."""
+    from streams.config import WORKER_ENV, Settings
+
+    settings = Settings.from_env()  # raises on a bad value: the same check as the worker's
+    width = max(len(v.name) for v in WORKER_ENV)
+    for var, value, from_env in settings.effective():
+        origin = "env" if from_env else "default"
+        click.echo(f"{var.name:<{width}}  {value or '(unset)':<24} {origin:<7}  # {var.meaning}")
 
 
 # -- the local broker -------------------------------------------------------------------
@@ -67,11 +145,23 @@ def kafka_status() -> None:
 
 
 # -- worker -------------------------------------------------------------------------------
-@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+def _worker_epilog() -> str:
+    from streams.config import WORKER_ENV
+
+    lines = ["\b", "Environment (`windvane config` prints the effective values):"]
+    lines += [f"  {v.name:<28} {v.meaning}" for v in WORKER_ENV]
+    return "\n".join(lines)
+
+
+@main.command(
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    epilog=_worker_epilog(),
+)
 @click.option("--loglevel", "-l", default="info", show_default=True)
 @click.pass_context
 def worker(ctx: click.Context, loglevel: str) -> None:
-    """Run the Faust worker (same as ``faust -A streams.app worker``)."""
+    """Run the Faust worker (same as ``faust -A streams.app worker``); extra options go to
+    Faust's worker."""
     from streams.app import app
 
     sys.argv = ["windvane", "worker", "-l", loglevel, *ctx.args]
@@ -109,8 +199,8 @@ async def _produce(
 
     await ensure_topics(settings, TOPICS)
     prod = producer(settings)
-    await prod.start()
     try:
+        await prod.start()
         with Progress(transient=not sys.stderr.isatty(), disable=not sys.stderr.isatty()) as bar:
             task = bar.add_task(f"→ {topic}", total=len(records))
             pending = []

@@ -42,6 +42,10 @@ TOPICS = (
 )
 
 
+class ConfigError(ValueError):
+    """A setting (environment variable or file) that is not valid; the message names it."""
+
+
 @functools.lru_cache(maxsize=8)
 def _ssl_context(cafile: str | None) -> ssl.SSLContext:
     from aiokafka.helpers import create_ssl_context
@@ -62,13 +66,19 @@ class KafkaSecurity:
 
     @classmethod
     def from_env(cls) -> KafkaSecurity:
+        protocols = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
         protocol = _env("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT").upper()
-        if protocol not in ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"):
-            raise ValueError(f"KAFKA_SECURITY_PROTOCOL: unknown protocol {protocol!r}")
+        if protocol not in protocols:
+            raise ConfigError(
+                f"KAFKA_SECURITY_PROTOCOL={protocol!r}: expected one of {', '.join(protocols)}"
+            )
         sasl = protocol.startswith("SASL")
+        mechanisms = ("SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN")
         return cls(
             protocol=protocol,
-            mechanism=_env("KAFKA_SASL_MECHANISM", "SCRAM-SHA-512") if sasl else None,
+            mechanism=_choice("KAFKA_SASL_MECHANISM", "SCRAM-SHA-512", mechanisms)
+            if sasl
+            else None,
             username=os.environ.get("KAFKA_SASL_USERNAME") if sasl else None,
             password=os.environ.get("KAFKA_SASL_PASSWORD") if sasl else None,
             cafile=os.environ.get("KAFKA_SSL_CAFILE") or None,
@@ -111,9 +121,74 @@ class KafkaSecurity:
         return None
 
 
+@dataclass(frozen=True)
+class EnvVar:
+    """One environment variable the worker reads: what ``windvane config`` prints."""
+
+    name: str
+    default: str
+    meaning: str
+    secret: bool = False
+
+
+# The worker's settings, in the order ``windvane config`` prints them (the README has them all).
+WORKER_ENV = (
+    EnvVar("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092", "comma-separated brokers"),
+    EnvVar("WINDVANE_APP_ID", "windvane", "consumer group, changelog names, store folder"),
+    EnvVar("WINDVANE_TOPIC_PREFIX", "", "put in front of every topic name"),
+    EnvVar("WINDVANE_PARTITIONS", "8", "partitions of the topics the worker creates"),
+    EnvVar("WINDVANE_REPLICATION_FACTOR", "1", "replication factor of those topics"),
+    EnvVar("PROCESSING_GUARANTEE", "exactly_once", "quote path: exactly_once | at_least_once"),
+    EnvVar("WINDVANE_STORE", "rocksdb://", "Faust table store (memory:// for tests)"),
+    EnvVar("WINDVANE_DATA_DIR", ".windvane/worker", "local table stores"),
+    EnvVar("WINDVANE_WEB_HOST", "127.0.0.1", "web server: /metrics, /healthz, /readyz"),
+    EnvVar("WINDVANE_WEB_PORT", "6066", "its port"),
+    EnvVar("WINDVANE_RULES", "", "TOML rules file (unset: ma_cross 60 for every symbol)"),
+    EnvVar("WINDVANE_INSTRUMENTS", "", "instrument registry TOML (unset: the built-in one)"),
+    EnvVar("WINDVANE_SESSION_TIMEOUT", "30", "consumer group session timeout, seconds"),
+    EnvVar("LOG_LEVEL", "info", "log level (debug also shows tracebacks of errors)"),
+    EnvVar("LOG_FORMAT", "text", "text | json"),
+    EnvVar("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT", "PLAINTEXT | SSL | SASL_PLAINTEXT | SASL_SSL"),
+    EnvVar("KAFKA_SASL_MECHANISM", "SCRAM-SHA-512", "SCRAM-SHA-512 | SCRAM-SHA-256 | PLAIN"),
+    EnvVar("KAFKA_SASL_USERNAME", "", "SASL user"),
+    EnvVar("KAFKA_SASL_PASSWORD", "", "SASL password", secret=True),
+    EnvVar("KAFKA_SSL_CAFILE", "", "PEM file of the CA of the brokers' certificates"),
+)
+
+
 def _env(name: str, default: str) -> str:
     value = os.environ.get(name)
     return default if value is None or value == "" else value
+
+
+def _number(name: str, default: str, kind: type[int] | type[float], minimum: float) -> Any:
+    """A numeric variable, or a :class:`ConfigError` that names it and says what it expects."""
+    raw = _env(name, default)
+    what = "a whole number" if kind is int else "a number"
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not {what}; expected {what} >= {minimum:g}") from None
+    if value < minimum:
+        raise ConfigError(f"{name}={raw!r}: expected {what} >= {minimum:g}")
+    return value
+
+
+def _choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = _env(name, default)
+    if raw not in choices:
+        raise ConfigError(f"{name}={raw!r}: expected one of {', '.join(choices)}")
+    return raw
+
+
+def _existing_file(name: str) -> Path | None:
+    raw = os.environ.get(name)
+    if not raw:
+        return None
+    path = Path(raw)
+    if not path.is_file():
+        raise ConfigError(f"{name}={raw!r}: no such file")
+    return path
 
 
 @dataclass(frozen=True)
@@ -136,28 +211,38 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
-        rules = os.environ.get("WINDVANE_RULES")
-        instruments = os.environ.get("WINDVANE_INSTRUMENTS")
-        guarantee = _env("PROCESSING_GUARANTEE", "exactly_once")
-        if guarantee not in ("at_least_once", "exactly_once"):
-            raise ValueError("PROCESSING_GUARANTEE must be at_least_once or exactly_once")
+        """The settings of :data:`WORKER_ENV`; a :class:`ConfigError` names a bad one."""
         return cls(
             bootstrap_servers=_env("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
             app_id=_env("WINDVANE_APP_ID", "windvane"),
             topic_prefix=_env("WINDVANE_TOPIC_PREFIX", ""),
-            partitions=int(_env("WINDVANE_PARTITIONS", "8")),
-            replication_factor=int(_env("WINDVANE_REPLICATION_FACTOR", "1")),
-            processing_guarantee=guarantee,
+            partitions=_number("WINDVANE_PARTITIONS", "8", int, 1),
+            replication_factor=_number("WINDVANE_REPLICATION_FACTOR", "1", int, 1),
+            processing_guarantee=_choice(
+                "PROCESSING_GUARANTEE", "exactly_once", ("exactly_once", "at_least_once")
+            ),
             store=_env("WINDVANE_STORE", "rocksdb://"),
             data_dir=Path(_env("WINDVANE_DATA_DIR", ".windvane/worker")),
             web_host=_env("WINDVANE_WEB_HOST", "127.0.0.1"),
-            web_port=int(_env("WINDVANE_WEB_PORT", "6066")),
-            rules_path=Path(rules) if rules else None,
-            instruments_path=Path(instruments) if instruments else None,
+            web_port=_number("WINDVANE_WEB_PORT", "6066", int, 0),
+            rules_path=_existing_file("WINDVANE_RULES"),
+            instruments_path=_existing_file("WINDVANE_INSTRUMENTS"),
             log_level=_env("LOG_LEVEL", "info"),
-            session_timeout=float(_env("WINDVANE_SESSION_TIMEOUT", "30")),
+            session_timeout=_number("WINDVANE_SESSION_TIMEOUT", "30", float, 1),
             security=KafkaSecurity.from_env(),
         )
+
+    def effective(self) -> list[tuple[EnvVar, str, bool]]:
+        """Each variable of :data:`WORKER_ENV` with its effective value (secrets masked) and
+        whether the environment set it: what ``windvane config`` prints."""
+        rows = []
+        for var in WORKER_ENV:
+            raw = os.environ.get(var.name) or ""
+            value = raw or var.default
+            if var.secret and value:
+                value = "****"
+            rows.append((var, value, bool(raw)))
+        return rows
 
     def topic(self, logical: str) -> str:
         return self.topic_prefix + logical

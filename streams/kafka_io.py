@@ -20,8 +20,8 @@ async def ensure_topics(
     """Create the topics (with the configured partitions) that do not exist yet; the
     ``compacted`` ones (full names: table changelogs) with ``cleanup.policy=compact``."""
     admin = AIOKafkaAdminClient(**settings.client_kwargs())
-    await admin.start()
     try:
+        await admin.start()
         existing = set(await admin.list_topics())
         wanted = [
             NewTopic(settings.topic(name), settings.partitions, settings.replication_factor)
@@ -81,10 +81,10 @@ async def tail(
         group_id=None,
         isolation_level="read_committed" if read_committed else "read_uncommitted",
     )
-    await consumer.start()
     loop = asyncio.get_running_loop()
     last_seen = loop.time()
     try:
+        await consumer.start()  # inside: a failed start is stopped too (no unclosed client)
         while loop.time() - last_seen < idle_timeout:
             batch = await consumer.getmany(timeout_ms=200)
             for records in batch.values():

@@ -43,6 +43,9 @@ def alertmanager_alert(
             "alertname": "Windvane" + _camel(alert["rule"]),
             "symbol": alert["symbol"],
             "rule": alert["rule"],
+            # which configured rule: two rules of one kind (ma_cross 20 and 60) crossing on one
+            # day must stay two alerts
+            "rule_name": alert.get("rule_name") or alert["rule"],
             "direction": alert["direction"],
             "severity": alert["severity"],
             "confirmation": alert["confirmation"],

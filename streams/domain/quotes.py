@@ -228,13 +228,26 @@ class SymbolState:
 
 
 def alert_id(
-    rule: str, params: dict[str, Any], symbol: str, day: str, direction: str, confirmation: str
+    rule: str,
+    params: dict[str, Any],
+    symbol: str,
+    day: str,
+    direction: str,
+    confirmation: str,
+    tag: str | None = None,
 ) -> str:
-    """Deterministic: replaying the same input yields the same ids, so consumers can dedupe."""
-    material = orjson.dumps(
-        [rule, params, symbol, day, direction, confirmation], option=orjson.OPT_SORT_KEYS
-    )
-    return hashlib.sha256(material).hexdigest()[:32]
+    """Deterministic: replaying the same input yields the same ids, so consumers can dedupe.
+
+    The first 32 hex digits of SHA-256 over the compact JSON array (keys sorted)
+    ``[rule, params, symbol, trading_day, direction, confirmation]``, with the rule's name
+    (``rule_name``) appended when it is not the default ``kind:params`` identity: a ``name``
+    set in the rules file, or ``kind:params#2`` for a second unnamed rule of the same kind and
+    parameters. Rules with the default identity keep the ids they always had.
+    """
+    parts: list[Any] = [rule, params, symbol, day, direction, confirmation]
+    if tag is not None:
+        parts.append(tag)
+    return hashlib.sha256(orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]
 
 
 def _round(value: float | None, digits: int = 8) -> float | None:
@@ -360,7 +373,7 @@ class QuoteEngine:
         snap = state.history.view(bar.close)
         out.emitted.append(self._signal(symbol, bar, snap, False, state.last_final_day))
         for spec in self.rules.for_symbol(symbol):
-            drafts = spec.on_live(state.rules.setdefault(spec.key, {}), snap, bar.day)
+            drafts = spec.on_live(state.rules.setdefault(spec.id, {}), snap, bar.day)
             out.emitted.extend(self._alert(symbol, bar, d, now_ms) for d in drafts)
 
     def _finalize(self, state: SymbolState, symbol: str, now_ms: int, out: Outcome) -> None:
@@ -370,7 +383,7 @@ class QuoteEngine:
         snap = state.history.view(bar.close)
         out.emitted.append(self._signal(symbol, bar, snap, True, state.last_final_day))
         for spec in self.rules.for_symbol(symbol):
-            drafts = spec.on_close(state.rules.setdefault(spec.key, {}), snap)
+            drafts = spec.on_close(state.rules.setdefault(spec.id, {}), snap)
             out.emitted.extend(self._alert(symbol, bar, d, now_ms) for d in drafts)
         state.history.push(bar.close)
         state.last_final_day = bar.day
@@ -422,9 +435,16 @@ class QuoteEngine:
         tz = self.registry.get(symbol).timezone
         value: dict[str, Any] = {
             "id": alert_id(
-                draft.rule, draft.params, symbol, bar.day, draft.direction, draft.confirmation
+                draft.rule,
+                draft.params,
+                symbol,
+                bar.day,
+                draft.direction,
+                draft.confirmation,
+                draft.id_tag,
             ),
             "rule": draft.rule,
+            "rule_name": draft.rule_name,
             "params": draft.params,
             "symbol": symbol,
             "trading_day": bar.day,

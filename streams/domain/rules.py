@@ -8,6 +8,8 @@ did not confirm an intraday alert).
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import fnmatch
 import functools
 import tomllib
@@ -35,6 +37,8 @@ class AlertDraft:
 
     rule: str
     params: dict[str, Any]
+    rule_name: str
+    id_tag: str | None  # the rule name when it is not the default (kind:params): in the id
     direction: str
     confirmation: str
     price: float
@@ -51,16 +55,27 @@ def _px(units: int | None) -> float | None:
 
 @dataclass(frozen=True, slots=True)
 class RuleSpec:
-    """One configured rule: kind, parameters, symbol patterns and severity."""
+    """One configured rule: kind, parameters, symbol patterns, severity and its identity.
+
+    ``name`` is what the file set (``name = "hs-critical"``) or None. ``id`` is the rule's
+    identity among the rules of a book: its state key and the ``rule_name`` of its alerts.
+    :class:`RuleBook` assigns it: the name when set, else :attr:`key` (``#2``... when two
+    unnamed rules share kind and parameters). ``id_tag`` is the ``id`` when it is not the
+    default :attr:`key`, else None: alert ids include it, so rules with a default identity
+    keep the alert ids they always had.
+    """
 
     kind: str
     params: tuple[tuple[str, Any], ...]
     symbols: tuple[str, ...] = ("*",)
     severity: str = "warning"
+    name: str | None = None
+    id: str = ""
+    id_tag: str | None = None
 
     @property
     def key(self) -> str:
-        """Stable state key: kind and parameters."""
+        """Kind and parameters: the default identity of an unnamed rule."""
         return self.kind + ":" + ",".join(f"{k}={v}" for k, v in self.params)
 
     def param(self, name: str) -> Any:
@@ -100,6 +115,8 @@ class RuleSpec:
         return AlertDraft(
             rule=self.kind,
             params=dict(self.params),
+            rule_name=self.id,
+            id_tag=self.id_tag,
             direction=direction,
             confirmation=confirmation,
             price=price,
@@ -306,11 +323,19 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
 
 
 def rule_from_mapping(raw: Mapping[str, Any]) -> RuleSpec:
-    """One ``[[rules]]`` table: ``rule`` kind, its parameters, ``symbols``, ``severity``."""
+    """One ``[[rules]]`` table: ``rule`` kind, its parameters, ``symbols``, ``severity`` and an
+    optional ``name``. The spec's ``id`` is left to :class:`RuleBook`."""
     data = dict(raw)
     kind = data.pop("rule", None)
+    if kind is None:
+        raise RuleConfigError(f'a rule needs `rule = "<kind>"`; known kinds: {", ".join(KINDS)}')
     if kind not in _EVALUATORS:
-        raise RuleConfigError(f"unknown rule {kind!r}; known: {', '.join(KINDS)}")
+        raise RuleConfigError(
+            f"unknown rule {kind!r}; known: {', '.join(KINDS)}{_did_you_mean(kind, KINDS)}"
+        )
+    rule_name = data.pop("name", None)
+    if rule_name is not None and (not isinstance(rule_name, str) or not rule_name.strip()):
+        raise RuleConfigError(f"{kind}: name must be a non-empty string, not {rule_name!r}")
     symbols = data.pop("symbols", ["*"])
     if isinstance(symbols, str):
         symbols = [symbols]
@@ -320,7 +345,12 @@ def rule_from_mapping(raw: Mapping[str, Any]) -> RuleSpec:
     params = dict(_DEFAULTS[kind])
     unknown = set(data) - set(params)
     if unknown:
-        raise RuleConfigError(f"{kind}: unknown parameters {sorted(unknown)}")
+        first = sorted(unknown)[0]
+        raise RuleConfigError(
+            f"{kind}: unknown parameters {sorted(unknown)}; {kind} takes "
+            f"{', '.join(sorted(params))}, name, symbols, severity"
+            f"{_did_you_mean(first, [*params, 'name', 'symbols', 'severity'])}"
+        )
     params.update(data)
     for name, value in params.items():
         if name == "trigger":
@@ -334,7 +364,37 @@ def rule_from_mapping(raw: Mapping[str, Any]) -> RuleSpec:
             raise RuleConfigError(f"{kind}: {name} must be a whole number >= 1")
     if kind == "sma_cross" and params["short"] >= params["long"]:
         raise RuleConfigError("sma_cross: short must be less than long")
-    return RuleSpec(kind, tuple(sorted(params.items())), tuple(symbols), severity)
+    return RuleSpec(kind, tuple(sorted(params.items())), tuple(symbols), severity, rule_name)
+
+
+def _did_you_mean(word: object, choices: Sequence[str]) -> str:
+    close = difflib.get_close_matches(str(word), list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def identify(specs: Sequence[RuleSpec]) -> tuple[RuleSpec, ...]:
+    """Give every rule its own identity: its ``name``, or its kind and parameters (``key``),
+    with ``#2``, ``#3``... for further unnamed rules of the same kind and parameters (in file
+    order: name such rules to keep their state when the file is reordered)."""
+    named = [s.name for s in specs if s.name is not None]
+    dupes = sorted({n for n in named if named.count(n) > 1})
+    if dupes:
+        raise RuleConfigError(f"rule names must be unique; repeated: {', '.join(dupes)}")
+    taken = set(named)
+    seen: dict[str, int] = {}
+    out = []
+    for spec in specs:
+        if spec.name is not None:
+            tag = None if spec.name == spec.key else spec.name
+            out.append(dataclasses.replace(spec, id=spec.name, id_tag=tag))
+            continue
+        seen[spec.key] = seen.get(spec.key, 0) + 1
+        ident = spec.key if seen[spec.key] == 1 else f"{spec.key}#{seen[spec.key]}"
+        if ident in taken:
+            raise RuleConfigError(f"rule name {ident!r} is also the identity of an unnamed rule")
+        taken.add(ident)
+        out.append(dataclasses.replace(spec, id=ident, id_tag=None if ident == spec.key else ident))
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -344,26 +404,56 @@ class RuleBook:
     rules: tuple[RuleSpec, ...]
     _cache: dict[str, tuple[RuleSpec, ...]] = field(default_factory=dict, compare=False)
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rules", identify(self.rules))
+
     @classmethod
     def default(cls) -> RuleBook:
         return cls((rule_from_mapping({"rule": "ma_cross"}),))
 
     @classmethod
     def from_toml(cls, text: str) -> RuleBook:
+        """A rules file: one or more ``[[rules]]`` tables and nothing else."""
         try:
             doc = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
-            raise RuleConfigError(f"rules file is not TOML: {exc}") from exc
-        entries = doc.get("rules", [])
-        if not isinstance(entries, list):
+            raise RuleConfigError(f"not TOML: {exc}") from exc
+        unknown = sorted(set(doc) - {"rules"})
+        if unknown:
+            raise RuleConfigError(
+                f"unknown top-level key {unknown[0]!r}{_did_you_mean(unknown[0], ['rules'])}; "
+                "a rules file holds [[rules]] tables"
+            )
+        entries = doc.get("rules")
+        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+            if entries is None:
+                raise RuleConfigError("no rules: define at least one [[rules]] table")
             raise RuleConfigError("`rules` must be an array of tables ([[rules]])")
-        return cls(tuple(rule_from_mapping(entry) for entry in entries))
+        if not entries:
+            raise RuleConfigError("no rules: define at least one [[rules]] table")
+        specs = []
+        for i, entry in enumerate(entries, 1):
+            try:
+                specs.append(rule_from_mapping(entry))
+            except RuleConfigError as exc:
+                raise RuleConfigError(f"[[rules]] #{i}: {exc}") from exc
+        return cls(tuple(specs))
 
     @classmethod
     def load(cls, path: str | Path | None) -> RuleBook:
+        """The rules of a file (errors name it), or the default rule when ``path`` is None."""
         if path is None:
             return cls.default()
-        return cls.from_toml(Path(path).read_text(encoding="utf-8"))
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except FileNotFoundError as exc:
+            raise RuleConfigError(f"{path}: no such rules file") from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            raise RuleConfigError(f"{path}: cannot read the rules file: {exc}") from exc
+        try:
+            return cls.from_toml(text)
+        except RuleConfigError as exc:
+            raise RuleConfigError(f"{path}: {exc}") from exc
 
     def for_symbol(self, symbol: str) -> tuple[RuleSpec, ...]:
         found = self._cache.get(symbol)

@@ -107,6 +107,7 @@ rules = ["ma_cross"]
     oct17 = by_day["2025-10-17"]
     assert oct17["labels"] | {} == {
         "alertname": "WindvaneMaCross", "symbol": "HSTECH", "rule": "ma_cross", "direction": "below",
+        "rule_name": "ma_cross:hysteresis=0.0,trigger=close,window=60",
         "severity": "warning", "confirmation": "close", "trading_day": "2025-10-17",
     }  # fmt: skip
     assert oct17["annotations"]["summary"] == "HSTECH closed 5760.38, below its 60-day SMA 5877.94"
