@@ -1,7 +1,7 @@
 """The Faust app: created here and nowhere else. Agents are thin: decode -> domain -> send.
 
 The worker runs the article path as Faust agents (at-least-once; republications are
-recognised by content hash) and the quote path as :class:`streams.tasks.QuoteTasks`, a
+recognised by content hash) and the quote path as :class:`streams.runtime.QuoteTasks`, a
 service of this app with its own consumer group and per-partition transactions."""
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from streams.domain.timeutil import utc_now_ms
 from streams.kafka_io import ensure_topics
 from streams.logs import use_json_on_existing_handlers
 from streams.pipeline import Result, SourceRecord
-from streams.tasks import QuoteTasks
+from streams.runtime import QuoteTasks
 
 log = logging.getLogger("windvane")
 
@@ -72,7 +72,7 @@ app = WindvaneApp(
     datadir=str(DATA_DIR),  # stores are per app id
     topic_partitions=settings.partitions,
     topic_replication_factor=settings.replication_factor,
-    # the article agents; the quote path's guarantee is PROCESSING_GUARANTEE (streams.tasks)
+    # the article agents; the quote path's guarantee is PROCESSING_GUARANTEE (streams.runtime)
     processing_guarantee="at_least_once",
     web_host=settings.web_host,
     web_port=settings.web_port,
@@ -143,7 +143,7 @@ quote_tasks = QuoteTasks(settings, engine, article_pipeline)
 @app.service
 class QuotePath(mode.Service):
     """``quotes.raw`` + ``claims.bysymbol`` -> ``quotes.signals``, ``alerts``,
-    ``articles.claims`` (+ ``deadletter``), in :class:`streams.tasks.QuoteTasks`."""
+    ``articles.claims`` (+ ``deadletter``), in :class:`streams.runtime.QuoteTasks`."""
 
     async def on_start(self) -> None:
         await quote_tasks.start()

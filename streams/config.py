@@ -146,6 +146,8 @@ WORKER_ENV = (
     EnvVar("WINDVANE_RULES", "", "TOML rules file (unset: ma_cross 60 for every symbol)"),
     EnvVar("WINDVANE_INSTRUMENTS", "", "instrument registry TOML (unset: the built-in one)"),
     EnvVar("WINDVANE_SESSION_TIMEOUT", "30", "consumer group session timeout, seconds"),
+    EnvVar("WINDVANE_COMMIT_INTERVAL_MS", "25", "quote path: ms between commit rounds"),
+    EnvVar("WINDVANE_DAY_RETENTION_DAYS", "400", "quote path: days of day records kept (0: all)"),
     EnvVar("LOG_LEVEL", "info", "log level (debug also shows tracebacks of errors)"),
     EnvVar("LOG_FORMAT", "text", "text | json"),
     EnvVar("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT", "PLAINTEXT | SSL | SASL_PLAINTEXT | SASL_SSL"),
@@ -207,6 +209,8 @@ class Settings:
     instruments_path: Path | None = None
     log_level: str = "info"
     session_timeout: float = 30.0
+    commit_interval_ms: int = 25
+    day_retention_days: int = 400
     security: KafkaSecurity = field(default_factory=lambda: KafkaSecurity())
 
     @classmethod
@@ -229,6 +233,8 @@ class Settings:
             instruments_path=_existing_file("WINDVANE_INSTRUMENTS"),
             log_level=_env("LOG_LEVEL", "info"),
             session_timeout=_number("WINDVANE_SESSION_TIMEOUT", "30", float, 1),
+            commit_interval_ms=_number("WINDVANE_COMMIT_INTERVAL_MS", "25", int, 0),
+            day_retention_days=_number("WINDVANE_DAY_RETENTION_DAYS", "400", int, 0),
             security=KafkaSecurity.from_env(),
         )
 

@@ -1,6 +1,6 @@
 """Raw record in, output records out: decode -> domain -> encode, with dead-lettering.
 
-Shared by the stream tasks (:mod:`streams.tasks`) and ``windvane offline`` so both give the
+Shared by the stream tasks (:mod:`streams.runtime`) and ``windvane offline`` so both give the
 same records. No Kafka or Faust imports: state lives in plain mappings the caller owns.
 """
 

@@ -18,7 +18,7 @@ from streams.domain.instruments import Registry
 from streams.domain.quotes import QuoteEngine, SymbolState
 from streams.domain.rules import RuleBook
 from streams.pipeline import QuotePipeline
-from streams.tasks import Task, TaskCorrupted
+from streams.runtime import Task, TaskCorrupted
 from tests.reference import closes, ma_crossings, shared_path
 
 pytestmark = pytest.mark.unit
@@ -66,18 +66,20 @@ def test_batches_with_a_restore_between_give_the_reference_crossings() -> None:
     days: dict[bytes, bytes] = {}
     got: list[tuple[str, str]] = []
     for start in range(0, len(records), 97):  # uneven batches; a restart after each
-        batch = task.process(records[start : start + 97], TOPIC)
-        states, day_entries = task.changelog()
-        assert [k for k, _ in states] == [b"HSTECH"]  # one entry per touched symbol
-        changelog.update(states)
-        days.update(day_entries)
-        assert batch.offsets == {(TOPIC, 3): min(start + 97, len(records))}
-        got += alerts(batch.records)
+        task.process(records[start : start + 97], TOPIC)
+        commit = task.take_commit()
+        assert [k for k, _ in commit.states] == [b"HSTECH"]  # one entry per touched symbol
+        changelog.update(commit.states)  # type: ignore[arg-type]
+        days.update(commit.days)  # type: ignore[arg-type]
+        assert commit.batch.offsets == {(TOPIC, 3): min(start + 97, len(records))}
+        assert commit.offsets == commit.batch.offsets
+        got += alerts(commit.batch.records)
         task = restored(engine, changelog, days)
     frame = closes(shared_path("quotes", "HSTECH.csv"))
     assert got == ma_crossings(frame, 60)
     assert len(days) == len(records)
-    assert task.changelog() == ([], [])  # nothing dirty after a restore
+    empty = task.take_commit()  # nothing changed after a restore
+    assert (empty.states, empty.days, empty.batch.records) == ([], [], [])
 
 
 def test_a_bug_in_the_domain_corrupts_the_task_then_the_record_is_dead_lettered(
@@ -99,7 +101,8 @@ def test_a_bug_in_the_domain_corrupts_the_task_then_the_record_is_dead_lettered(
     assert caught.value.poison == (TOPIC, 4)
     task = new_task(engine)  # restored from an empty changelog
     task.poison.add((TOPIC, 4))
-    batch = task.process(records, TOPIC)
+    task.process(records, TOPIC)
+    batch = task.take_commit().batch
     dead = [orjson.loads(r.value) for r in batch.records if r.topic == "deadletter"]
     assert [(d["reason"], d["source"]["offset"]) for d in dead] == [("internal_error", 4)]
     signals = [r for r in batch.records if r.topic == "quotes.signals"]

@@ -1,0 +1,146 @@
+"""Committing the tasks' work: exactly-once (a transaction per task) or at-least-once (flush,
+then commit the group's offsets). The runner calls :meth:`Checkpoint.commit` with one
+:class:`~streams.runtime.task.Commit` per task that did work since its last commit."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.errors import ProducerFenced
+
+from streams import metrics
+from streams.runtime.clients import Clients
+from streams.runtime.sender import Entry, Partitioner, send_batches
+from streams.runtime.task import OFFSETS_KEY, Commit, Task, offsets_value
+
+log = logging.getLogger("windvane.runtime")
+
+
+class Checkpoint:
+    """How a round of task commits reaches Kafka (the hooks do nothing unless overridden)."""
+
+    def __init__(
+        self,
+        clients: Clients,
+        topic: Callable[[str], str],
+        state_changelog: str,
+        days_changelog: str,
+    ) -> None:
+        self.clients = clients
+        self.topic = topic  # logical -> deployed topic name
+        self.state_changelog = state_changelog
+        self.days_changelog = days_changelog
+        self.partitioner = Partitioner()
+
+    async def open(self, task: Task) -> None:
+        """Before a task (new or resumed) runs."""
+
+    async def close(self, task: Task) -> None:
+        """When a task is closed or about to be reopened."""
+
+    async def start(self) -> None:
+        """Once, when the runtime starts."""
+
+    async def stop(self) -> None:
+        """Once, when the runtime stops."""
+
+    async def commit(self, commits: list[Commit]) -> list[Task]:
+        """Commit every one of ``commits``; the tasks whose commit failed (their state is
+        ahead of what is committed: the runner resets them). Raises ``ProducerFenced``."""
+        raise NotImplementedError
+
+    def entries(self, commit: Commit) -> list[Entry]:
+        """The outputs, then the changelog entries (with the input offsets), of a commit."""
+        topic, p = self.topic, commit.task.partition
+        out: list[Entry] = [(topic(r.topic), None, r.key, r.value) for r in commit.batch.records]
+        out += [(self.state_changelog, p, k, v) for k, v in commit.states]
+        # the input offsets go to the state changelog with the states: a restore reads both
+        # from one partition, consistent by construction
+        out.append((self.state_changelog, p, OFFSETS_KEY, offsets_value(commit.offsets)))
+        out += [(self.days_changelog, p, k, v) for k, v in commit.days]
+        return out
+
+    def done(self, commit: Commit) -> None:
+        commit.task.committed = commit.offsets
+        for logical, n in Counter(r.topic for r in commit.batch.records).items():
+            metrics.RECORDS_OUT.labels(self.topic(logical)).inc(n)
+
+
+class ExactlyOnce(Checkpoint):
+    """One transactional producer per task (``<app>-quotes-<p>``: a new owner fences the old
+    one and aborts its open transaction). A commit is one transaction holding the outputs,
+    the changelog entries and the input offsets: a ``read_committed`` reader sees all of it
+    or none, and a restore is exactly the state after the committed offsets."""
+
+    async def open(self, task: Task) -> None:
+        # A new producer for every task, resumed ones too: its initialisation fences any
+        # other owner and returns only once that id's last transaction is complete, markers
+        # written; only then are the committed offsets read after it stable.
+        await self.close(task)
+        producer = self.clients.producer(task.partition)
+        await producer.start()  # init_transactions
+        task.producer = producer
+
+    async def close(self, task: Task) -> None:
+        if task.producer is not None:
+            await task.producer.stop()
+            task.producer = None
+
+    async def commit(self, commits: list[Commit]) -> list[Task]:
+        results = await asyncio.gather(*(self._one(c) for c in commits), return_exceptions=True)
+        failed = []
+        for commit, result in zip(commits, results, strict=True):
+            if isinstance(result, ProducerFenced):
+                raise result
+            if isinstance(result, BaseException):
+                log.error("task %s: commit failed: %r", commit.task.partition, result)
+                failed.append(commit.task)
+            else:
+                self.done(commit)
+        return failed
+
+    async def _one(self, commit: Commit) -> None:
+        producer = commit.task.producer
+        assert producer is not None
+        async with producer.transaction():  # aborts on an exception
+            await send_batches(producer, self.partitioner, self.entries(commit))
+            await producer.send_offsets_to_transaction(commit.batch.offsets, self.clients.group_id)
+
+
+class AtLeastOnce(Checkpoint):
+    """One idempotent producer for every task. A round sends every task's outputs and
+    changelog entries, waits for the broker's acknowledgements, then commits the group's
+    offsets: a crash replays at most the uncommitted records (duplicates, never losses)."""
+
+    def __init__(self, *args: Any, consumer: Callable[[], AIOKafkaConsumer | None]) -> None:
+        super().__init__(*args)
+        self._consumer = consumer
+        self._producer: AIOKafkaProducer | None = None
+
+    async def start(self) -> None:
+        self._producer = self.clients.producer(None)
+        await self._producer.start()
+
+    async def stop(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+
+    async def commit(self, commits: list[Commit]) -> list[Task]:
+        assert self._producer is not None
+        consumer = self._consumer()
+        assert consumer is not None
+        try:
+            entries = [e for c in commits for e in self.entries(c)]
+            await asyncio.gather(*await send_batches(self._producer, self.partitioner, entries))
+            await consumer.commit({tp: o for c in commits for tp, o in c.batch.offsets.items()})
+        except Exception as exc:
+            log.error("commit of tasks %s failed: %r", [c.task.partition for c in commits], exc)
+            return [c.task for c in commits]
+        for commit in commits:
+            self.done(commit)
+        return []
