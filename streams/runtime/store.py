@@ -64,7 +64,9 @@ class DayStore(ChangelogStore[bytes]):
     def __init__(self, retention_days: int = 0) -> None:
         super().__init__()
         self.retention_days = retention_days
-        self._days: dict[bytes, deque[bytes]] = {}  # symbol -> its day keys, oldest first
+        # symbol -> (day, key) of its day records, oldest first
+        self._days: dict[bytes, deque[tuple[bytes, bytes]]] = {}
+        self._cutoffs: dict[bytes, bytes] = {}
 
     def __setitem__(self, key: bytes, value: bytes) -> None:
         new = key not in self
@@ -85,21 +87,31 @@ class DayStore(ChangelogStore[bytes]):
         days = self._days.get(symbol)
         if days is None:
             days = self._days[symbol] = deque()
-        if days and day < days[-1].rpartition(b"|")[2]:
+        if days and day < days[-1][0]:
             # an older day (a restore's order, or a late final): keep the deque sorted
-            days.append(key)
-            ordered = sorted(days, key=lambda k: k.rpartition(b"|")[2])
+            days.append((day, key))
+            ordered = sorted(days)
             days.clear()
             days.extend(ordered)
         else:
-            days.append(key)
-        newest = days[-1].rpartition(b"|")[2].decode()
-        try:
-            cutoff = (date.fromisoformat(newest) - timedelta(days=self.retention_days)).isoformat()
-        except ValueError:
-            return
-        edge = cutoff.encode()
-        while days and days[0].rpartition(b"|")[2] < edge:
-            old = days.popleft()
+            days.append((day, key))
+        edge = self._cutoff(days[-1][0])
+        while days and days[0][0] < edge:
+            _, old = days.popleft()
             if old in self:
                 del self[old]
+
+    def _cutoff(self, newest: bytes) -> bytes:
+        """The oldest day kept when ``newest`` is a symbol's newest (cached: symbols share
+        their days)."""
+        edge = self._cutoffs.get(newest)
+        if edge is None:
+            try:
+                then = date.fromisoformat(newest.decode()) - timedelta(days=self.retention_days)
+                edge = then.isoformat().encode()
+            except (ValueError, OverflowError):
+                edge = b""  # not a date: keep it
+            if len(self._cutoffs) > 100_000:
+                self._cutoffs.clear()
+            self._cutoffs[newest] = edge
+        return edge

@@ -1,0 +1,87 @@
+"""Profile a running worker with py-spy: preload N bars (bench/quotes.py's workload) into a
+broker of its own, start ``windvane worker`` under ``py-spy record`` and print the functions
+with the most samples (self and total). A tool for finding where time goes, not a benchmark.
+
+    .venv/bin/python bench/profile_worker.py [--records 200000] [--seconds 40] [--guarantee exactly_once]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from quotes import VENV_BIN, create_topics, encode, produce, workload  # noqa: E402
+
+from streams.kafka_local import LocalBroker, free_port  # noqa: E402
+
+
+def top(collapsed: Path, n: int) -> str:
+    """Self and total samples per function from py-spy's raw (collapsed) output."""
+    own: collections.Counter[str] = collections.Counter()
+    total: collections.Counter[str] = collections.Counter()
+    samples = 0
+    for line in collapsed.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        k = int(count)
+        samples += k
+        frames = [f.split(" (")[0] + " " + f.split("/")[-1].rstrip(")") for f in stack.split(";")]
+        own[frames[-1]] += k
+        for f in set(frames):
+            total[f] += k
+    rows = [f"samples: {samples}", "self%  total%  function"]
+    for name, k in own.most_common(n):
+        rows.append(f"{100 * k / samples:5.1f}  {100 * total[name] / samples:6.1f}  {name}")
+    return "\n".join(rows)
+
+
+async def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--records", type=int, default=200_000)
+    ap.add_argument("--symbols", type=int, default=1_000)
+    ap.add_argument("--seconds", type=int, default=40)
+    ap.add_argument("--guarantee", default="exactly_once")
+    ap.add_argument("--top", type=int, default=40)
+    args = ap.parse_args()
+    broker = LocalBroker(
+        home=REPO / ".windvane" / "profile-kafka", port=29192, controller_port=29193
+    )
+    broker.up()
+    prefix = f"p{uuid.uuid4().hex[:6]}."
+    await create_topics(
+        broker.bootstrap, [prefix + "quotes.raw"], [prefix + "quotes.signals", prefix + "alerts"]
+    )
+    await produce(
+        broker.bootstrap, prefix + "quotes.raw", encode(workload(args.records, args.symbols))
+    )
+    out = REPO / "bench" / "out"
+    out.mkdir(parents=True, exist_ok=True)
+    raw = out / "profile.txt"
+    env = dict(
+        os.environ,
+        KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap,
+        WINDVANE_TOPIC_PREFIX=prefix,
+        WINDVANE_APP_ID=prefix.rstrip("."),
+        WINDVANE_WEB_PORT=str(free_port()),
+        WINDVANE_DATA_DIR=str(REPO / ".windvane" / "profile-work" / prefix),
+        PROCESSING_GUARANTEE=args.guarantee,
+    )
+    cmd = [str(VENV_BIN / "py-spy"), "record", "--format", "raw", "-o", str(raw), "-r", "200",
+           "-d", str(args.seconds), "--", str(VENV_BIN / "windvane"), "worker", "-l", "warn"]  # fmt: skip
+    subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    subprocess.run(["pkill", "-f", f"WINDVANE_TOPIC_PREFIX={prefix}"], check=False)
+    print(top(raw, args.top))
+    broker.down()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
