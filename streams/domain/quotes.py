@@ -29,7 +29,6 @@ from streams.domain.timeutil import (
 DEFAULT_SMA_WINDOWS = (5, 10, 20, 60, 120, 250)
 DEFAULT_EXTREME_WINDOWS = (20, 60, 250)
 DEFAULT_DRAWDOWN_WINDOW = 250
-RECENT_TICKS = 4096  # fingerprints kept per symbol for duplicate detection within a day
 
 
 class Rejected(Exception):
@@ -197,7 +196,6 @@ class SymbolState:
 
     history: CloseHistory
     day: DayBar | None = None
-    recent: list[str] = field(default_factory=list)  # tick fingerprints of the current day
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)
     last_final_day: str | None = None  # the latest trading day whose close is final
 
@@ -207,7 +205,6 @@ class SymbolState:
                 "v": 1,
                 "history": self.history.to_dict(),
                 "day": self.day.to_list() if self.day else None,
-                "recent": self.recent,
                 "rules": self.rules,
                 "last_final": self.last_final_day,
             }
@@ -221,7 +218,6 @@ class SymbolState:
                 data["history"], engine.sma_windows, engine.extreme_windows
             ),
             day=DayBar.from_list(data["day"]) if data["day"] else None,
-            recent=list(data["recent"]),
             rules=dict(data["rules"]),
             last_final_day=data.get("last_final"),
         )
@@ -329,7 +325,6 @@ class QuoteEngine:
             source="bar",
             bar_fingerprint=fingerprint,
         )
-        state.recent = []
         self._finalize(state, bar.symbol, now_ms, out)
         return out
 
@@ -345,13 +340,17 @@ class QuoteEngine:
         if current is not None and day == current.day:
             if current.final:
                 raise Rejected("late", f"tick for {day}, which is already final")
-            fingerprint = f"{tick.ts}|{tick.seq}|{price}"
-            if fingerprint in state.recent:
+            if (
+                key <= current.close_key
+                and current.low <= price <= current.high
+                and (key > current.open_key or (key == current.open_key and price == current.open))
+                and (key < current.close_key or price == current.close)
+            ):
+                # Changes nothing in the day's bar: an exact duplicate (re-applying a tick is
+                # a no-op: max, min, first and last by event time), or a stale tick with no
+                # new information. O(1), no fingerprints kept.
                 out.duplicate = True
                 return out
-            state.recent.append(fingerprint)
-            if len(state.recent) > RECENT_TICKS:
-                del state.recent[0]
             current.high = max(current.high, price)
             current.low = min(current.low, price)
             if key < current.open_key:
@@ -362,7 +361,6 @@ class QuoteEngine:
             if current is not None and not current.final:
                 self._finalize(state, tick.symbol, now_ms, out)
             state.day = DayBar(day, price, price, price, price, key, key, tick.ts, False, "ticks")
-            state.recent = [f"{tick.ts}|{tick.seq}|{price}"]
         self._live(state, tick.symbol, now_ms, out)
         return out
 

@@ -3,11 +3,14 @@ and the known facts of the real HSTECH and HSI histories."""
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from streams.contracts import decode_quote
 from streams.domain.quotes import QuoteEngine, Rejected, SymbolState
@@ -256,3 +259,72 @@ def test_state_round_trips_through_bytes() -> None:
 def test_rejected_carries_reason_and_detail() -> None:
     err = Rejected("late", "tick for 2025-01-02")
     assert err.reason == "late" and "2025-01-02" in str(err)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 400), st.integers(0, 3), st.integers(90, 110)),
+        min_size=1,
+        max_size=60,
+        unique_by=lambda t: (t[0], t[1]),
+    ),
+    st.randoms(use_true_random=False),
+)
+def test_ticks_replayed_and_reordered_give_the_naive_bar_and_every_resend_is_a_duplicate(
+    ticks: list[tuple[int, int, int]], rnd: random.Random
+) -> None:
+    """Distinct ticks (second, seq, price) of one day, each sent once, then a shuffled replay
+    of a random part of them (a producer retrying a segment). The day's bar equals a naive
+    computation over the distinct ticks; every re-send is a duplicate; state stays O(1)."""
+    h = Harness()
+    sends = list(ticks)
+    rnd.shuffle(sends)
+    replay = rnd.sample(sends, rnd.randint(0, len(sends)))
+    dupes = 0
+    for second, seq, price in [*sends, *replay]:
+        when = f"2025-01-02T10:{second // 60:02d}:{second % 60:02d}"
+        dupes += h.feed(tick("X", when, float(price), seq)).status == "duplicate"
+    assert dupes >= len(replay)  # every re-send; also any stale tick that changed nothing
+    r = h.feed(tick("X", "2025-01-03T09:30:00", 1.0))
+    final = h.signals(r)[0]
+    by_time = sorted(ticks)  # naive: first and last by (time, seq), extremes of the prices
+    assert final["bar"] == {
+        "open": float(by_time[0][2]),
+        "high": float(max(p for *_, p in ticks)),
+        "low": float(min(p for *_, p in ticks)),
+        "close": float(by_time[-1][2]),
+    }
+    assert len(h.store[b"X"].to_bytes()) < 4096  # no per-tick memory
+
+
+def test_a_resent_tick_is_a_duplicate_and_a_new_tick_at_the_same_price_is_not() -> None:
+    h = Harness()
+    assert h.feed(tick("X", "2025-01-02T10:00:00", 10.0, 1)).status == "ok"
+    assert h.feed(tick("X", "2025-01-02T10:00:05", 10.0, 2)).status == "ok"  # new: later
+    assert h.feed(tick("X", "2025-01-02T10:00:05", 10.0, 2)).status == "duplicate"
+    assert h.feed(tick("X", "2025-01-02T10:00:00", 10.0, 1)).status == "duplicate"
+    assert h.feed(tick("X", "2025-01-02T09:59:00", 10.0, 0)).status == "ok"  # new first tick
+
+
+def test_a_busy_day_keeps_constant_state_and_still_knows_its_first_tick() -> None:
+    """5,000 ticks in a day: the state does not grow with them (it used to keep 4,096
+    fingerprints and rewrite them all to the changelog on every commit), and a re-send of
+    the day's first tick is still recognised."""
+    h = Harness()
+    first = tick("X", "2025-01-02T09:30:00", 100.0, 0)
+    h.feed(first)
+    sizes = []
+    for i in range(1, 5000):
+        h.feed(
+            tick(
+                "X",
+                f"2025-01-02T{10 + i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d}",
+                100.0 + i % 7,
+                i,
+            )
+        )
+        if i % 1000 == 0:
+            sizes.append(len(h.store[b"X"].to_bytes()))
+    assert max(sizes) - min(sizes) < 16, sizes
+    assert h.feed(first).status == "duplicate"
