@@ -1,5 +1,8 @@
 """Wire contracts: the JSON Schemas in ``schemas/``, compiled once, checked at the edge.
 
+They are read as package data (``streams/schemas`` is a symlink to the top-level
+``schemas/``; the wheel holds the files), so an installed wheel needs no checkout.
+
 fastjsonschema compiles to Python code (draft-07 semantics); the schemas use only keywords
 whose meaning is the same in draft 2020-12, which tests check with ``jsonschema``.
 """
@@ -8,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
-from pathlib import Path
+from importlib import resources
+from importlib.resources.abc import Traversable
 from typing import Any
 
 import fastjsonschema
@@ -17,14 +21,14 @@ from streams.codec import DecodeError, loads
 from streams.domain.articles.article import Article, ArticleError, article_from_dict
 from streams.domain.quotes import Quote, Rejected, quote_from_dict
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+SCHEMA_DIR: Traversable = resources.files("streams").joinpath("schemas")
 SCHEMA_NAMES = ("quote", "signal", "alert", "deadletter", "article", "enriched", "claim")
 
 _PRICE_FIELDS = {"data.price", "data.close", "data.open", "data.high", "data.low"}
 
 
 def schema_document(name: str) -> dict[str, Any]:
-    doc: dict[str, Any] = loads((SCHEMA_DIR / f"{name}.json").read_bytes())
+    doc: dict[str, Any] = loads(SCHEMA_DIR.joinpath(f"{name}.json").read_bytes())
     return doc
 
 
