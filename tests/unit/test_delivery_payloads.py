@@ -5,8 +5,10 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import orjson
 import pytest
 
+from streams.config import Settings
 from streams.delivery.config import DeliveryConfigError, Route, Sink, load_sinks
 from streams.delivery.payloads import (
     alertmanager_alert,
@@ -15,6 +17,7 @@ from streams.delivery.payloads import (
     slack_message,
     verify,
 )
+from streams.delivery.service import AlertDelivery, as_alert
 from streams.domain.alert_text import summary
 
 pytestmark = pytest.mark.unit
@@ -220,3 +223,19 @@ def test_other_bad_delivery_files_are_refused(
         ("[[sinks]\n", "not TOML"),
     ):  # fmt: skip
         assert expected in refused(tmp_path, text)
+
+
+def test_records_that_are_not_alerts_are_recognised() -> None:
+    assert as_alert(orjson.dumps(ALERT)) == ALERT
+    for value in (None, b"", b"{", b"[1]", b'"x"', orjson.dumps({**ALERT, "id": 7})):
+        assert as_alert(value) is None
+    for key in ("id", "rule", "symbol", "severity"):
+        assert as_alert(orjson.dumps({k: v for k, v in ALERT.items() if k != key})) is None
+
+
+async def test_an_alert_no_payload_can_be_built_from_is_undeliverable_not_a_crash() -> None:
+    sink = Sink(name="am", type="alertmanager", url="http://127.0.0.1:9")
+    service = AlertDelivery(Settings(), [sink], "http://d")
+    outcome = await service._deliver_one(sink, {**ALERT, "emitted_at": "yesterday"})
+    assert (outcome.sink, outcome.delivered, outcome.attempts) == ("am", False, 0)
+    assert outcome.error is not None and "yesterday" in outcome.error
