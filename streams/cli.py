@@ -13,7 +13,8 @@ from typing import Any
 import click
 
 from streams import codec
-from streams.config import CHECKOUT, QUOTES_RAW, TOPICS, Settings
+from streams.config import CHECKOUT, QUOTES_RAW, Settings
+from streams.kafka_io import produce_records
 
 
 def _debugging() -> bool:
@@ -186,35 +187,8 @@ def replay_quotes(path: Path, symbol: str | None) -> None:
         records = list(quote_records(path, symbol))
     except SourceError as exc:
         raise click.ClickException(str(exc)) from exc
-    sent = asyncio.run(_produce(settings, settings.topic(QUOTES_RAW), records))
+    sent = asyncio.run(produce_records(settings, settings.topic(QUOTES_RAW), records))
     click.echo(f"replay: {sent} records to {settings.topic(QUOTES_RAW)} from {path}", err=True)
-
-
-async def _produce(
-    settings: Settings, topic: str, records: list[tuple[bytes | None, bytes]]
-) -> int:
-    from rich.progress import Progress
-
-    from streams.kafka_io import ensure_topics, producer
-
-    await ensure_topics(settings, TOPICS)
-    prod = producer(settings)
-    try:
-        await prod.start()
-        with Progress(transient=not sys.stderr.isatty(), disable=not sys.stderr.isatty()) as bar:
-            task = bar.add_task(f"→ {topic}", total=len(records))
-            pending = []
-            for key, value in records:
-                pending.append(await prod.send(topic, value=value, key=key))
-                if len(pending) >= 1000:
-                    await asyncio.gather(*pending)
-                    bar.advance(task, len(pending))
-                    pending.clear()
-            await asyncio.gather(*pending)
-            bar.advance(task, len(pending))
-    finally:
-        await prod.stop()
-    return len(records)
 
 
 @main.command()
@@ -283,7 +257,7 @@ def publish_article(
 
     settings = Settings.from_env()
     records = list(article_records(path, published_at, source_name, article_id))
-    sent = asyncio.run(_produce(settings, settings.topic(ARTICLES_RAW), records))
+    sent = asyncio.run(produce_records(settings, settings.topic(ARTICLES_RAW), records))
     click.echo(f"publish: {sent} articles to {settings.topic(ARTICLES_RAW)} from {path}", err=True)
 
 
