@@ -48,6 +48,7 @@ from streams.article_pipeline import ArticlePipeline
 from streams.config import CLAIMS_BYSYMBOL, QUOTES_RAW, Settings
 from streams.domain.alert_text import summary
 from streams.domain.quotes import QuoteEngine, SymbolState
+from streams.domain.reasons import INTERNAL_ERROR
 from streams.domain.timeutil import utc_now_ms
 from streams.pipeline import OutRecord, QuotePipeline, Result, SourceRecord, dead_letter
 
@@ -132,7 +133,7 @@ class Task:
             raw = rec.value if rec.value is not None else b""
             if (rec.topic, rec.offset) in self.poison:
                 detail = "the domain raised an unexpected error on this record (see the log)"
-                result = dead_letter(rec.key, raw, source, "internal_error", detail, utc_now_ms())
+                result = dead_letter(rec.key, raw, source, INTERNAL_ERROR, detail, utc_now_ms())
             else:
                 if rec.topic == quotes_topic:
                     result = self.quotes.process(rec.key, raw, source, self.state, self.days)
@@ -141,7 +142,7 @@ class Task:
                         result.records += self.claims.recheck(rec.key, self.days, self.latest)
                 else:
                     result = self.claims.check(rec.key, raw, source, self.days, self.latest)
-                if result.reason == "internal_error":
+                if result.reason == INTERNAL_ERROR:
                     raise TaskCorrupted((rec.topic, rec.offset))
             batch.records += result.records
             batch.alerts += result.alerts
