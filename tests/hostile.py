@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from typing import NamedTuple
 
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 
@@ -158,3 +159,20 @@ bad_claim_envelopes = st.one_of(
     )),
 )  # fmt: skip
 """Hostile values for ``claims.bysymbol``."""
+
+
+def sample(cases: st.SearchStrategy[Hostile], per_reason: int) -> list[Hostile]:
+    """Up to ``per_reason`` distinct generated cases of every reason ``cases`` produces, for
+    a test that can run only a few examples (one worker): the first example Hypothesis
+    generates is the simplest one (``b""`` here), so ``max_examples=1`` would send nothing
+    but empty values."""
+    drawn: dict[str, dict[bytes, Hostile]] = {}
+
+    @settings(max_examples=40 * per_reason, phases=[Phase.generate], database=None,
+              deadline=None, suppress_health_check=list(HealthCheck))  # fmt: skip
+    @given(cases)
+    def draw(case: Hostile) -> None:
+        drawn.setdefault(case.reason, {}).setdefault(case.value, case)
+
+    draw()
+    return [case for found in drawn.values() for case in list(found.values())[:per_reason]]
