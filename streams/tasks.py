@@ -108,6 +108,9 @@ class Batch:
     records: list[OutRecord] = field(default_factory=list)
     offsets: dict[TopicPartition, int] = field(default_factory=dict)  # next offset to read
     alerts: list[dict[str, Any]] = field(default_factory=list)
+    # (reason, source) of each dead letter: counted once the batch is committed, like the
+    # alerts (a batch that is discarded and replayed must not count its dead letters twice)
+    dead: list[tuple[str | None, SourceRecord]] = field(default_factory=list)
 
 
 @dataclass
@@ -146,6 +149,8 @@ class Task:
                     raise TaskCorrupted((rec.topic, rec.offset))
             batch.records += result.records
             batch.alerts += result.alerts
+            if result.status == "deadletter":
+                batch.dead.append((result.reason, source))
             batch.offsets[TopicPartition(rec.topic, rec.partition)] = rec.offset + 1
             _count(result, source, started)
         return batch
@@ -182,8 +187,6 @@ def _count(result: Result, source: SourceRecord, started: float) -> None:
     m.records_in.inc()
     if result.status == "duplicate":
         m.duplicates.inc()
-    elif result.status == "deadletter":
-        metrics.dead_lettered(result.reason, source.topic, source.partition, source.offset)
     if result.event_ms is not None:
         m.lag.observe(max(0.0, utc_now_ms() - result.event_ms) / 1000)
     m.seconds.observe(time.perf_counter() - started)
@@ -327,6 +330,8 @@ class QuoteTasks(ConsumerRebalanceListener):
             log.exception("task %s: commit failed; restoring it from the changelog", task.partition)
             await self._reset(task)
             return None
+        for reason, source in batch.dead:
+            metrics.dead_lettered(reason, source.topic, source.partition, source.offset)
         for alert in batch.alerts:
             metrics.ALERTS.labels(alert["rule"], alert["direction"]).inc()
             log.info(
