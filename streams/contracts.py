@@ -93,3 +93,17 @@ def decode_article(raw: bytes) -> Article:
         raise Rejected("schema", exc.message) from exc
     except ArticleError as exc:
         raise Rejected("schema", str(exc)) from exc
+
+
+def decode_claim_envelope(raw: bytes) -> dict[str, Any]:
+    """Bytes of a ``claims.bysymbol`` value (``{"article_id", "claim"}``, written by the
+    article path) to the envelope, or :class:`Rejected`: a record there that windvane did
+    not write gets a reason, not an internal error (which restores the task)."""
+    data = _json_object(raw, "a claim envelope")
+    claim = data.get("claim")
+    if not isinstance(data.get("article_id"), str) or not isinstance(claim, dict):
+        raise Rejected("schema", "a claim envelope has a string article_id and a claim object")
+    symbol = claim.get("symbol")
+    if symbol is not None and not isinstance(symbol, str):
+        raise Rejected("schema", "claim.symbol is a string or null")
+    return data
