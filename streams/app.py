@@ -35,7 +35,7 @@ from streams.domain.rules import RuleBook
 from streams.domain.timeutil import utc_now_ms
 from streams.kafka_io import ensure_topics
 from streams.logs import use_json_on_existing_handlers
-from streams.pipeline import Result, SourceRecord
+from streams.pipeline import DEADLETTER_REASONS, Result, SourceRecord
 from streams.runtime import QuoteTasks
 
 log = logging.getLogger("windvane")
@@ -54,6 +54,10 @@ class WindvaneApp(faust.App):
 
     async def on_first_start(self) -> None:
         global _declared
+        # every (reason, source topic) dead-letter series at 0 before any input
+        metrics.preset_deadletters(
+            {settings.topic(t): reasons for t, reasons in DEADLETTER_REASONS.items()}
+        )
         await super().on_first_start()
         use_json_on_existing_handlers()
         # Changelogs too, before the consumer subscribes: a table written before the consumer

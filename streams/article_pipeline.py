@@ -12,8 +12,8 @@ from typing import Any
 
 from streams import codec
 from streams.config import ARTICLES_BYHASH, ARTICLES_CLAIMS, ARTICLES_ENRICHED, CLAIMS_BYSYMBOL
-from streams.contracts import decode_article
-from streams.domain.articles.article import ArticleEnricher, article_from_dict
+from streams.contracts import decode_article, decode_claim_envelope
+from streams.domain.articles.article import ArticleEnricher
 from streams.domain.articles.claims import check_claim
 from streams.domain.timeutil import iso_utc
 from streams.pipeline import (
@@ -67,7 +67,7 @@ class ArticlePipeline:
         raw = value or b""
 
         def step() -> Result:
-            article = article_from_dict(codec.loads(raw))
+            article = decode_article(raw)  # the routed record: a windvane-shape article
             now = self.clock()
             first = hashes.get(article.content_hash.encode())
             article_key = article.id.encode()
@@ -124,7 +124,7 @@ class ArticlePipeline:
         raw = value or b""
 
         def step() -> Result:
-            envelope: dict[str, Any] = codec.loads(raw)
+            envelope = decode_claim_envelope(raw)
             now = self.clock()
             verdict = check_claim(envelope["claim"], _lookup(days), latest)
             records = [_claim_record(envelope, verdict, now)]

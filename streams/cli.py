@@ -13,7 +13,8 @@ from typing import Any
 import click
 
 from streams import codec
-from streams.config import QUOTES_RAW, REPO_ROOT, TOPICS, Settings
+from streams.config import CHECKOUT, QUOTES_RAW, Settings
+from streams.kafka_io import produce_records
 
 
 def _debugging() -> bool:
@@ -186,35 +187,8 @@ def replay_quotes(path: Path, symbol: str | None) -> None:
         records = list(quote_records(path, symbol))
     except SourceError as exc:
         raise click.ClickException(str(exc)) from exc
-    sent = asyncio.run(_produce(settings, settings.topic(QUOTES_RAW), records))
+    sent = asyncio.run(produce_records(settings, settings.topic(QUOTES_RAW), records))
     click.echo(f"replay: {sent} records to {settings.topic(QUOTES_RAW)} from {path}", err=True)
-
-
-async def _produce(
-    settings: Settings, topic: str, records: list[tuple[bytes | None, bytes]]
-) -> int:
-    from rich.progress import Progress
-
-    from streams.kafka_io import ensure_topics, producer
-
-    await ensure_topics(settings, TOPICS)
-    prod = producer(settings)
-    try:
-        await prod.start()
-        with Progress(transient=not sys.stderr.isatty(), disable=not sys.stderr.isatty()) as bar:
-            task = bar.add_task(f"→ {topic}", total=len(records))
-            pending = []
-            for key, value in records:
-                pending.append(await prod.send(topic, value=value, key=key))
-                if len(pending) >= 1000:
-                    await asyncio.gather(*pending)
-                    bar.advance(task, len(pending))
-                    pending.clear()
-            await asyncio.gather(*pending)
-            bar.advance(task, len(pending))
-    finally:
-        await prod.stop()
-    return len(records)
 
 
 @main.command()
@@ -283,7 +257,7 @@ def publish_article(
 
     settings = Settings.from_env()
     records = list(article_records(path, published_at, source_name, article_id))
-    sent = asyncio.run(_produce(settings, settings.topic(ARTICLES_RAW), records))
+    sent = asyncio.run(produce_records(settings, settings.topic(ARTICLES_RAW), records))
     click.echo(f"publish: {sent} articles to {settings.topic(ARTICLES_RAW)} from {path}", err=True)
 
 
@@ -291,22 +265,29 @@ def publish_article(
 @click.option(
     "--labels-dir",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
-    default=REPO_ROOT / "samples" / "articles" / "labels",
+    default=CHECKOUT / "samples" / "articles" / "labels" if CHECKOUT else None,
     show_default=True,
     help="Hand labels of real records: en/ and zh/ (format in its README).",
 )
 @click.option(
     "--shared",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
-    default=REPO_ROOT.parent / "shared" / "data",
+    default=CHECKOUT.parent / "shared" / "data" if CHECKOUT else None,
     show_default=True,
     help="The real data the labels refer to (articles/ and quotes/).",
 )
 @click.option("--details", is_flag=True, help="List every missed and extra metric and claim.")
-def eval_command(labels_dir: Path, shared: Path, details: bool) -> None:
+def eval_command(labels_dir: Path | None, shared: Path | None, details: bool) -> None:
     """Score metrics, stock codes and claims against hand labels, English and Chinese
     separately (claims: checked against the real closes in SHARED/quotes)."""
     from streams.evaluation import evaluate_sets, report_sets
+
+    if labels_dir is None or shared is None:  # installed from the wheel: no checkout beside
+        raise click.UsageError(
+            "windvane eval scores the hand labels of a windvane checkout "
+            "(samples/articles/labels) against the real data they refer to: "
+            "pass --labels-dir and --shared, or run it from a checkout (make eval)"
+        )
 
     click.echo(report_sets(evaluate_sets(labels_dir, shared), details))
 
@@ -362,6 +343,11 @@ def _tail_line(
 @click.option("--until", default="2025-11-30", show_default=True, help="Last trading day shown.")
 def demo(since: str, until: str) -> None:
     """The main job on real data: broker, worker, replay HSTECH and HSI, show the alerts."""
+    if CHECKOUT is None:  # installed from the wheel: the samples live in the repository
+        raise click.ClickException(
+            "windvane demo replays the repository's samples/ (HSTECH, HSI and a sample "
+            "article): run it from a windvane checkout (make demo)"
+        )
     from streams.demo import run
 
     run(since, until)

@@ -13,6 +13,15 @@ from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# The source checkout this package runs from (an editable install, or PYTHONPATH), or None when
+# streams is installed from the wheel (then REPO_ROOT is site-packages). What the code reads
+# at run time ships in the package (importlib.resources); only the tools that work on the
+# repository's own files (``windvane demo``, ``windvane eval``'s defaults) need a checkout.
+CHECKOUT: Path | None = (
+    REPO_ROOT
+    if (REPO_ROOT / "pyproject.toml").is_file() and (REPO_ROOT / "samples").is_dir()
+    else None
+)
 
 # Logical topic names; the deployed name is ``WINDVANE_TOPIC_PREFIX`` + logical name.
 QUOTES_RAW = "quotes.raw"

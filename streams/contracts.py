@@ -1,5 +1,8 @@
 """Wire contracts: the JSON Schemas in ``schemas/``, compiled once, checked at the edge.
 
+They are read as package data (``streams/schemas`` is a symlink to the top-level
+``schemas/``; the wheel holds the files), so an installed wheel needs no checkout.
+
 fastjsonschema compiles to Python code (draft-07 semantics); the schemas use only keywords
 whose meaning is the same in draft 2020-12, which tests check with ``jsonschema``.
 """
@@ -8,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
-from pathlib import Path
+from importlib import resources
+from importlib.resources.abc import Traversable
 from typing import Any
 
 import fastjsonschema
@@ -17,14 +21,14 @@ from streams.codec import DecodeError, loads
 from streams.domain.articles.article import Article, ArticleError, article_from_dict
 from streams.domain.quotes import Quote, Rejected, quote_from_dict
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+SCHEMA_DIR: Traversable = resources.files("streams").joinpath("schemas")
 SCHEMA_NAMES = ("quote", "signal", "alert", "deadletter", "article", "enriched", "claim")
 
 _PRICE_FIELDS = {"data.price", "data.close", "data.open", "data.high", "data.low"}
 
 
 def schema_document(name: str) -> dict[str, Any]:
-    doc: dict[str, Any] = loads((SCHEMA_DIR / f"{name}.json").read_bytes())
+    doc: dict[str, Any] = loads(SCHEMA_DIR.joinpath(f"{name}.json").read_bytes())
     return doc
 
 
@@ -89,3 +93,17 @@ def decode_article(raw: bytes) -> Article:
         raise Rejected("schema", exc.message) from exc
     except ArticleError as exc:
         raise Rejected("schema", str(exc)) from exc
+
+
+def decode_claim_envelope(raw: bytes) -> dict[str, Any]:
+    """Bytes of a ``claims.bysymbol`` value (``{"article_id", "claim"}``, written by the
+    article path) to the envelope, or :class:`Rejected`: a record there that windvane did
+    not write gets a reason, not an internal error (which restores the task)."""
+    data = _json_object(raw, "a claim envelope")
+    claim = data.get("claim")
+    if not isinstance(data.get("article_id"), str) or not isinstance(claim, dict):
+        raise Rejected("schema", "a claim envelope has a string article_id and a claim object")
+    symbol = claim.get("symbol")
+    if symbol is not None and not isinstance(symbol, str):
+        raise Rejected("schema", "claim.symbol is a string or null")
+    return data

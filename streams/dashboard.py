@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from pathlib import Path
+from importlib import resources
+from importlib.resources.abc import Traversable
 from typing import Any
 
 from streams import codec
 
-PAGE = Path(__file__).with_name("web") / "dashboard.html"
+PAGE: Traversable = resources.files("streams").joinpath("web", "dashboard.html")
 SERIES_WINDOWS = ("20", "60", "250")
 
 

@@ -31,7 +31,7 @@ from streams.config import (
     TOPICS,
     Settings,
 )
-from streams.kafka_io import ensure_topics, tail
+from streams.kafka_io import ensure_topics, produce_records, tail
 from streams.kafka_local import LocalBroker, free_port, port_open
 from streams.sources import quote_records
 
@@ -73,12 +73,11 @@ def wait_ready(port: int, proc: subprocess.Popen[bytes], log: Path, timeout: flo
 
 
 async def produce_files(settings: Settings, files: list[tuple[Path, str]]) -> int:
-    from streams.cli import _produce
 
     total = 0
     for path, symbol in files:
         records = list(quote_records(path, symbol))
-        total += await _produce(settings, settings.topic(QUOTES_RAW), records)
+        total += await produce_records(settings, settings.topic(QUOTES_RAW), records)
     return total
 
 
@@ -155,14 +154,13 @@ SAMPLE_ARTICLE = REPO_ROOT / "samples" / "articles" / "hstech-60-day-line.txt"
 
 
 async def publish_article(settings: Settings) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    from streams.cli import _produce
     from streams.config import ARTICLES_CLAIMS, ARTICLES_RAW
     from streams.sources import article_records
 
     records = list(
         article_records(SAMPLE_ARTICLE, "2025-10-20", "windvane-samples", "sample-hstech")
     )
-    await _produce(settings, settings.topic(ARTICLES_RAW), records)
+    await produce_records(settings, settings.topic(ARTICLES_RAW), records)
     deadline = time.monotonic() + 60
     claims: list[dict[str, Any]] = []
     enriched: dict[str, Any] = {}
@@ -245,12 +243,11 @@ async def publish_real_news(
     settings: Settings,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The real EventRegistry feed, as it comes, through the worker: every record enriched."""
-    from streams.cli import _produce
     from streams.config import ARTICLES_CLAIMS, ARTICLES_RAW
     from streams.sources import article_records
 
     records = list(article_records(REAL_NEWS, None, None, None))
-    await _produce(settings, settings.topic(ARTICLES_RAW), records)
+    await produce_records(settings, settings.topic(ARTICLES_RAW), records)
     deadline = time.monotonic() + 120
     enriched: dict[str, dict[str, Any]] = {}
     claims: dict[str, dict[str, Any]] = {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 
@@ -93,3 +94,30 @@ async def tail(
                     yield TailedRecord(r.topic, r.partition, r.offset, r.timestamp, r.key, r.value)
     finally:
         await consumer.stop()
+
+
+async def produce_records(
+    settings: Settings, topic: str, records: list[tuple[bytes | None, bytes]]
+) -> int:
+    """Create our topics if needed, then produce ``records`` to ``topic`` (a progress bar on
+    a terminal); the number sent."""
+    from rich.progress import Progress
+
+    await ensure_topics(settings, TOPICS)
+    prod = producer(settings)
+    try:
+        await prod.start()
+        with Progress(transient=not sys.stderr.isatty(), disable=not sys.stderr.isatty()) as bar:
+            task = bar.add_task(f"→ {topic}", total=len(records))
+            pending = []
+            for key, value in records:
+                pending.append(await prod.send(topic, value=value, key=key))
+                if len(pending) >= 1000:
+                    await asyncio.gather(*pending)
+                    bar.advance(task, len(pending))
+                    pending.clear()
+            await asyncio.gather(*pending)
+            bar.advance(task, len(pending))
+    finally:
+        await prod.stop()
+    return len(records)

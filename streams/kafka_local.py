@@ -1,7 +1,8 @@
 """A real Apache Kafka broker (KRaft) from Maven Central jars, no Docker; or a local cluster
 of three (:class:`LocalCluster`: three JVMs on loopback ports, replication factor 3).
 
-``windvane kafka up`` resolves the jars with Maven (``ops/kafka/pom.xml``), formats storage
+``windvane kafka up`` resolves the jars with Maven (``ops/kafka/pom.xml``, shipped in the
+package as ``streams/kafka-broker.pom.xml``), formats storage
 on first use, starts ``kafka.Kafka`` detached, and waits until the broker answers a
 metadata request. Data and logs live under ``.windvane/kafka/`` (``WINDVANE_HOME``).
 """
@@ -14,14 +15,19 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
-from streams.config import REPO_ROOT
+from streams.config import CHECKOUT
 
-POM = REPO_ROOT / "ops" / "kafka" / "pom.xml"
+
+def broker_pom() -> str:
+    """The Maven POM of the broker's classpath (``ops/kafka/pom.xml``), read as package data."""
+    return resources.files("streams").joinpath("kafka-broker.pom.xml").read_text(encoding="utf-8")
 
 
 class BrokerError(RuntimeError):
@@ -56,9 +62,17 @@ class LocalBroker:
 
     @staticmethod
     def lib_dir() -> Path:
-        """Jars are shared by every broker home: one Maven resolution per checkout."""
+        """Jars are shared by every broker home: one Maven resolution per checkout (or, for an
+        installed wheel, per ``WINDVANE_HOME``)."""
         override = os.environ.get("WINDVANE_KAFKA_LIB")
-        return Path(override) if override else (REPO_ROOT / ".windvane" / "kafka-lib").resolve()
+        if override:
+            return Path(override)
+        home = (
+            CHECKOUT / ".windvane"
+            if CHECKOUT
+            else Path(os.environ.get("WINDVANE_HOME", ".windvane"))
+        )
+        return (home / "kafka-lib").resolve()
 
     @property
     def data(self) -> Path:
@@ -84,27 +98,32 @@ class LocalBroker:
     def ensure_jars(self, quiet: bool = True) -> None:
         lib = self.lib
         marker = lib / ".complete"
-        if marker.exists() and marker.read_text() == POM.read_text():
+        pom = broker_pom()
+        if marker.exists() and marker.read_text(encoding="utf-8") == pom:
             return
         if shutil.which("mvn") is None:
             raise BrokerError("Maven (mvn) is needed to fetch the Kafka jars; install it")
         if lib.exists():
             shutil.rmtree(lib)
-        cmd = [
-            "mvn",
-            "-B",
-            *(["-q"] if quiet else []),
-            "-f",
-            str(POM),
-            "dependency:copy-dependencies",
-            f"-DoutputDirectory={lib}",
-        ]
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        with tempfile.TemporaryDirectory(prefix="windvane-pom-") as work:
+            # Maven works beside its POM (target/): a scratch copy, not the package's file
+            pom_file = Path(work) / "pom.xml"
+            pom_file.write_text(pom, encoding="utf-8")
+            cmd = [
+                "mvn",
+                "-B",
+                *(["-q"] if quiet else []),
+                "-f",
+                str(pom_file),
+                "dependency:copy-dependencies",
+                f"-DoutputDirectory={lib}",
+            ]
+            proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             raise BrokerError(
                 f"mvn failed ({proc.returncode}):\n{proc.stdout[-4000:]}{proc.stderr[-4000:]}"
             )
-        marker.write_text(POM.read_text())
+        marker.write_text(pom, encoding="utf-8")
 
     def write_config(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)

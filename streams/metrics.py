@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from streams.domain.reasons import known
+
 RECORDS_IN = Counter("windvane_records_in_total", "Records consumed, by topic", ["topic"])
 RECORDS_OUT = Counter("windvane_records_out_total", "Records produced, by topic", ["topic"])
-DEADLETTERS = Counter("windvane_deadletters_total", "Records dead-lettered, by reason", ["reason"])
+DEADLETTERS = Counter(
+    "windvane_deadletters_total",
+    "Records dead-lettered, by reason and by topic: the source topic the bad record came from",
+    ["reason", "topic"],
+)
 DUPLICATES = Counter("windvane_duplicates_total", "Exact duplicate records ignored", ["topic"])
 ALERTS = Counter(
     "windvane_alerts_total", "Alerts emitted, by rule and direction", ["rule", "direction"]
@@ -85,11 +91,22 @@ class ReadinessCollector(Collector):
 REGISTRY.register(ReadinessCollector())
 
 
+def preset_deadletters(reasons_by_topic: Mapping[str, Iterable[str]]) -> None:
+    """Every (reason, source topic) series of ``windvane_deadletters_total`` at 0, before
+    any input: a rate or an increase sees the first dead letter, and the absence of a
+    series means the worker never started, not "no dead letters yet"."""
+    for topic, reasons in reasons_by_topic.items():
+        for reason in reasons:
+            DEADLETTERS.labels(known(reason), topic)
+
+
 def dead_lettered(
     reason: str | None, topic: str, partition: int | None, offset: int | None
 ) -> None:
-    """Count a dead-lettered input and log where it came from (every runtime calls this)."""
-    DEADLETTERS.labels(reason).inc()
+    """Count a dead-lettered input and log where it came from (every runtime calls this).
+    ``topic`` is the source topic; a reason outside the known set counts as
+    ``internal_error`` (the label set stays bounded)."""
+    DEADLETTERS.labels(known(reason), topic).inc()
     logging.getLogger("windvane").warning(
         "dead letter %s at %s[%s]@%s", reason, topic, partition, offset
     )

@@ -13,14 +13,31 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from streams import codec
-from streams.config import ALERTS, DEADLETTER, QUOTES_SIGNALS
+from streams.config import (
+    ALERTS,
+    ARTICLES_BYHASH,
+    ARTICLES_RAW,
+    CLAIMS_BYSYMBOL,
+    DEADLETTER,
+    QUOTES_RAW,
+    QUOTES_SIGNALS,
+)
 from streams.contracts import decode_quote
 from streams.domain.quotes import QuoteEngine, Rejected, SymbolState
+from streams.domain.reasons import ARTICLE_REASONS, INTERNAL_ERROR, QUOTE_REASONS, REASONS
 from streams.domain.timeutil import iso_utc
 
 log = logging.getLogger(__name__)
 
 MAX_DEADLETTER_ORIGINAL = 256 * 1024  # bytes of the original kept in a dead letter
+
+DEADLETTER_REASONS: dict[str, tuple[str, ...]] = {
+    QUOTES_RAW: QUOTE_REASONS,
+    CLAIMS_BYSYMBOL: ARTICLE_REASONS,
+    ARTICLES_RAW: ARTICLE_REASONS,
+    ARTICLES_BYHASH: ARTICLE_REASONS,
+}
+"""The dead-letter reasons of each input topic (logical name) a worker consumes."""
 
 StateStore = MutableMapping[bytes, bytes]
 SymbolStore = MutableMapping[bytes, SymbolState]
@@ -102,11 +119,16 @@ def guarded(
     try:
         return step()
     except Rejected as exc:
-        return dead_letter(key, raw, source, exc.reason, exc.detail, now)
+        if exc.reason in REASONS:
+            return dead_letter(key, raw, source, exc.reason, exc.detail, now)
+        # a reason outside the known set is a bug (and would be a new metric label)
+        log.error("unknown dead-letter reason %r: add it to streams.domain.reasons", exc.reason)
+        detail = f"unknown reason {exc.reason!r}: {exc.detail}"
+        return dead_letter(key, raw, source, INTERNAL_ERROR, detail, now)
     except Exception as exc:  # a bug must not stop the stream: park the record, loudly
         log.exception("internal error on %s[%s]@%s", source.topic, source.partition, source.offset)
         detail = f"{type(exc).__name__}: {exc}"
-        return dead_letter(key, raw, source, "internal_error", detail, now)
+        return dead_letter(key, raw, source, INTERNAL_ERROR, detail, now)
 
 
 class QuotePipeline:

@@ -136,12 +136,15 @@ class Worker:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
 
-async def produce(bootstrap: str, topic: str, records: list[tuple[bytes | None, bytes]]) -> None:
+async def produce(
+    bootstrap: str, topic: str, records: list[tuple[bytes | None, bytes]]
+) -> list[tuple[int, int]]:
+    """Send ``records`` in order; the (partition, offset) each landed at."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
     await producer.start()
     try:
         futures = [await producer.send(topic, value=v, key=k) for k, v in records]
-        await asyncio.gather(*futures)
+        return [(meta.partition, meta.offset) for meta in await asyncio.gather(*futures)]
     finally:
         await producer.stop()
 

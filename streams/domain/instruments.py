@@ -8,6 +8,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field
 from datetime import time
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +51,9 @@ class Registry:
 
     @classmethod
     def load(cls, path: str | Path | None) -> Registry:
-        target = Path(path) if path else Path(__file__).with_name("instruments.toml")
+        """``path``, or the registry shipped in the package (read as package data)."""
+        shipped = resources.files("streams.domain").joinpath("instruments.toml")
+        target = Path(path) if path else shipped
         return cls.from_toml(target.read_text(encoding="utf-8"))
 
 

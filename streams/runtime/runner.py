@@ -227,6 +227,8 @@ class QuoteTasks(ConsumerRebalanceListener):
             await self._drain()
 
     def _announce(self, commit: Commit) -> None:
+        for reason, source in commit.batch.dead:
+            metrics.dead_lettered(reason, source.topic, source.partition, source.offset)
         for alert in commit.batch.alerts:
             metrics.ALERTS.labels(alert["rule"], alert["direction"]).inc()
             log.info(

@@ -14,6 +14,7 @@ from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
 from streams import metrics
 from streams.article_pipeline import ArticlePipeline
 from streams.domain.quotes import SymbolState
+from streams.domain.reasons import INTERNAL_ERROR
 from streams.domain.timeutil import utc_now_ms
 from streams.pipeline import OutRecord, QuotePipeline, Result, SourceRecord, dead_letter
 from streams.runtime.store import ChangelogStore, DayStore
@@ -47,6 +48,9 @@ class Batch:
     records: list[OutRecord] = field(default_factory=list)
     offsets: dict[TopicPartition, int] = field(default_factory=dict)  # next offset to read
     alerts: list[dict[str, Any]] = field(default_factory=list)
+    # (reason, source) of each dead letter: counted once the batch is committed, like the
+    # alerts (a batch that is discarded and replayed must not count its dead letters twice)
+    dead: list[tuple[str | None, SourceRecord]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.offsets)
@@ -99,7 +103,7 @@ class Task:
             raw = rec.value if rec.value is not None else b""
             if (rec.topic, rec.offset) in self.poison:
                 detail = "the domain raised an unexpected error on this record (see the log)"
-                result = dead_letter(rec.key, raw, source, "internal_error", detail, utc_now_ms())
+                result = dead_letter(rec.key, raw, source, INTERNAL_ERROR, detail, utc_now_ms())
             else:
                 if rec.topic == quotes_topic:
                     result = self.quotes.process(rec.key, raw, source, self.state, self.days)
@@ -108,10 +112,12 @@ class Task:
                         result.records += self.claims.recheck(rec.key, self.days, self.latest)
                 else:
                     result = self.claims.check(rec.key, raw, source, self.days, self.latest)
-                if result.reason == "internal_error":
+                if result.reason == INTERNAL_ERROR:
                     raise TaskCorrupted((rec.topic, rec.offset))
             batch.records += result.records
             batch.alerts += result.alerts
+            if result.status == "deadletter":
+                batch.dead.append((result.reason, source))
             batch.offsets[TopicPartition(rec.topic, rec.partition)] = rec.offset + 1
             _count(result, source, started)
 
@@ -161,8 +167,6 @@ def _count(result: Result, source: SourceRecord, started: float) -> None:
     m.records_in.inc()
     if result.status == "duplicate":
         m.duplicates.inc()
-    elif result.status == "deadletter":
-        metrics.dead_lettered(result.reason, source.topic, source.partition, source.offset)
     if result.event_ms is not None:
         m.lag.observe(max(0.0, utc_now_ms() - result.event_ms) / 1000)
     m.seconds.observe(time.perf_counter() - started)

@@ -61,7 +61,9 @@ async def test_topics_records_and_dead_letters_round_trip(ns: Namespace, guarant
     assert checked.returncode == 0, checked.stdout.decode() + checked.stderr.decode()
     assert "windvane_consumer_lag_records{" in text
     assert "windvane_processing_lag_seconds_bucket" in text
-    assert 'windvane_deadletters_total{reason="invalid_json"} 1.0' in text
+    quotes_raw = ns.topic("quotes.raw")
+    assert f'windvane_deadletters_total{{reason="invalid_json",topic="{quotes_raw}"}} 1.0' in text
+    assert f'windvane_deadletters_total{{reason="non_positive",topic="{quotes_raw}"}} 1.0' in text
     assert f'windvane_duplicates_total{{topic="{ns.topic("quotes.raw")}"}} 2.0' in text
 
 

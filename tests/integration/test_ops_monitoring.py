@@ -7,6 +7,7 @@ Every metric name in a rule or a dashboard query must be one the live processes 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import signal
@@ -19,9 +20,10 @@ from typing import Any
 
 import pytest
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 
 from streams.kafka_local import free_port
-from tests.kafka_harness import REPO, VENV_BIN, Namespace, Worker
+from tests.kafka_harness import REPO, VENV_BIN, Namespace, Worker, consume_until, produce
 from tests.peers import require
 from tests.reference import closes, ma_crossings, shared_path
 
@@ -204,7 +206,7 @@ def test_dashboard_is_well_formed_and_its_queries_parse(tmp_path: Path) -> None:
     wanted = {
         "windvane_records_in_total": {"topic"}, "windvane_records_out_total": {"topic"},
         "windvane_consumer_lag_records": {"topic", "partition"},
-        "windvane_processing_seconds_bucket": {"topic"}, "windvane_deadletters_total": {"reason"},
+        "windvane_processing_seconds_bucket": {"topic"}, "windvane_deadletters_total": {"reason", "topic"},
         "windvane_alerts_total": {"rule", "direction"},
         "windvane_deliveries_total": {"sink", "outcome"}, "windvane_restore_seconds_count": {"instance"},
     }  # fmt: skip
@@ -382,13 +384,19 @@ def test_real_prometheus_scrapes_worker_and_deliver_and_fires_rules(ns: Namespac
         for expr in exprs:
             assert metric_names(expr) <= exported, f"{metric_names(expr) - exported} in {expr}"
 
-        # every dashboard query answers; all but dead letters (none here) with data
+        # every dashboard query answers with data; dead letters (none here) with every
+        # reason at 0, pre-set by the worker
         for title, expr in dashboard_targets():
             promql = grafana_to_promql(expr)
+            found = wait_for(lambda q=promql: prometheus.query(q), 20, f"{title}: {promql}")
             if "windvane_deadletters_total" in promql:
-                assert prometheus.query(promql) == [], title
-            else:
-                wait_for(lambda q=promql: prometheus.query(q), 20, f"data for {title}: {promql}")
+                series = {(r["metric"]["reason"], r["metric"]["topic"]) for r in found}
+                assert series == {
+                    (reason, ns.topic(topic))
+                    for topic, reasons in REASONS_BY_TOPIC.items()
+                    for reason in reasons
+                }, title
+                assert all(float(r["value"][1]) == 0 for r in found), title
 
         # every rule evaluates without error on real series; a refused sink fires at once
         loaded = [r for g in prometheus.api("rules")["groups"] for r in g["rules"]]
@@ -420,6 +428,61 @@ def test_real_prometheus_scrapes_worker_and_deliver_and_fires_rules(ns: Namespac
             except subprocess.TimeoutExpired:
                 deliver.kill()
                 deliver.wait(10)
+
+
+# What the README lists, written out here rather than imported: the series a worker must
+# pre-set, per source topic it consumes.
+QUOTE_REASONS = ("invalid_json", "schema", "non_positive", "non_finite", "bad_timestamp",
+                 "key_mismatch", "late", "closed_session", "no_trading", "internal_error")  # fmt: skip
+ARTICLE_REASONS = ("invalid_json", "schema", "internal_error")
+REASONS_BY_TOPIC = {"quotes.raw": QUOTE_REASONS, "articles.raw": ARTICLE_REASONS,
+                    "articles.byhash": ARTICLE_REASONS, "claims.bysymbol": ARTICLE_REASONS}  # fmt: skip
+
+
+def deadletter_series(worker: Worker) -> dict[tuple[str, str], float]:
+    """``windvane_deadletters_total`` on the worker's /metrics, by (reason, topic)."""
+    status, body = worker.get("/metrics")
+    assert status == 200
+    return {
+        (s.labels["reason"], s.labels["topic"]): s.value
+        for family in text_string_to_metric_families(body.decode())
+        for s in family.samples
+        if s.name == "windvane_deadletters_total"
+    }
+
+
+def test_worker_presets_every_dead_letter_series_then_counts_by_reason_and_topic(
+    ns: Namespace,
+) -> None:
+    """Every (reason, source topic) at 0 before any input; then one bad record on each
+    input topic, through both runtimes (quote tasks, article agents), counts as 1 under
+    its reason and the topic it came from, and nothing else moves."""
+    zero = {
+        (reason, ns.topic(topic)): 0.0
+        for topic, reasons in REASONS_BY_TOPIC.items()
+        for reason in reasons
+    }
+    bad = {  # source topic: (value, reason)
+        "quotes.raw": (b"{nope", "invalid_json"),
+        "articles.raw": (b"[1, 2]", "schema"),
+        "articles.byhash": (b'{"id": 5, "body": "x", "published_at": "2025-01-02"}', "schema"),
+        "claims.bysymbol": (b'{"article_id": "a1"', "invalid_json"),
+    }
+    worker = Worker(ns, ns.root / "worker").start()
+    try:
+        assert deadletter_series(worker) == zero
+        for topic, (value, _) in bad.items():
+            asyncio.run(produce(ns.bootstrap, ns.topic(topic), [(b"HSTECH", value)]))
+        dead = asyncio.run(consume_until(ns.bootstrap, ns.topic("deadletter"), len(bad)))
+        want = dict(zero)
+        for topic, (_, reason) in bad.items():
+            want[(reason, ns.topic(topic))] = 1.0
+        wait_for(lambda: deadletter_series(worker) == want, 10, "the dead-letter counts")
+    finally:
+        worker.stop()
+    got = {(v["source"]["topic"], v["reason"]) for _, v in dead}
+    assert got == {(ns.topic(t), reason) for t, (_, reason) in bad.items()}
+    assert len(dead) == len(bad)
 
 
 def _answers(url: str) -> bool:

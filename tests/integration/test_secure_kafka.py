@@ -1,12 +1,15 @@
 """Secured Kafka: the local broker with a SASL_SSL listener (SCRAM-SHA-512 over TLS, with a
 self-signed CA this test makes), and the full quote path over it: a worker, `windvane
 replay` and `windvane tail` all connect with SASL/SCRAM over TLS; the alerts equal the
-pandas reference; the password appears in no output; a wrong password is refused."""
+pandas reference; the password appears in no output; a wrong password is refused with
+SASL_AUTHENTICATION_FAILED (not just any error)."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
+import ssl
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,8 +18,11 @@ from pathlib import Path
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer
+from aiokafka.conn import create_conn
+from aiokafka.errors import KafkaConnectionError, SaslAuthenticationFailed
 from aiokafka.helpers import create_ssl_context
 
+from streams.config import KafkaSecurity
 from streams.kafka_local import LocalBroker, free_port
 from tests.faults.harness import report
 from tests.kafka_harness import REPO, Namespace, Worker
@@ -145,24 +151,55 @@ def secure_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureBr
         broker.destroy()
 
 
-async def _wrong_password_is_refused(broker: SecureBroker) -> bool:
+async def _connect(broker: SecureBroker, password: str, trust_ca: bool = True) -> None:
+    """One connection (TLS, then SASL/SCRAM) with the arguments every windvane client gets
+    from its settings; raises what aiokafka raises."""
+    security = KafkaSecurity(
+        protocol="SASL_SSL",
+        mechanism="SCRAM-SHA-512",
+        username=USER,
+        password=password,
+        cafile=str(broker.cafile) if trust_ca else None,  # None: the system's CAs only
+    )
+    host, port = broker.bootstrap.rsplit(":", 1)
+    conn = await create_conn(host, int(port), request_timeout_ms=5000, **security.aiokafka_kwargs())
+    conn.close()
+
+
+async def _start_consumer(broker: SecureBroker, password: str) -> None:
     consumer = AIOKafkaConsumer(
         bootstrap_servers=broker.bootstrap,
         security_protocol="SASL_SSL",
         ssl_context=create_ssl_context(cafile=str(broker.cafile)),
         sasl_mechanism="SCRAM-SHA-512",
         sasl_plain_username=USER,
-        sasl_plain_password="not-the-password",
+        sasl_plain_password=password,
         request_timeout_ms=5000,
     )
     try:
         await asyncio.wait_for(consumer.start(), 20)
-        await asyncio.wait_for(consumer.topics(), 20)
-    except Exception:
-        return True
     finally:
         await consumer.stop()
-    return False
+
+
+def test_a_wrong_password_is_refused_by_sasl_authentication(
+    secure_broker: SecureBroker, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The refusal is the broker's SCRAM verdict (SASL_AUTHENTICATION_FAILED), not any
+    failure: the right password connects over the same TLS, and a TLS failure is told
+    apart."""
+    asyncio.run(_connect(secure_broker, secure_broker.password))
+    with pytest.raises(SaslAuthenticationFailed):
+        asyncio.run(_connect(secure_broker, "not-the-password"))
+    with pytest.raises(ssl.SSLCertVerificationError):  # what a TLS failure looks like
+        asyncio.run(_connect(secure_broker, secure_broker.password, trust_ca=False))
+    # a client: aiokafka's bootstrap logs the connection's error and gives up with
+    # KafkaConnectionError; the error it logged is the authentication failure
+    caplog.set_level(logging.ERROR, logger="aiokafka")
+    with pytest.raises(KafkaConnectionError):
+        asyncio.run(_start_consumer(secure_broker, "not-the-password"))
+    logged = [a for r in caplog.records if r.name.startswith("aiokafka") for a in r.args or ()]
+    assert any(isinstance(a, SaslAuthenticationFailed) for a in logged), caplog.text
 
 
 def test_quote_path_over_sasl_scram_and_tls(secure_broker: SecureBroker, tmp_path: Path) -> None:
@@ -196,4 +233,3 @@ def test_quote_path_over_sasl_scram_and_tls(secure_broker: SecureBroker, tmp_pat
         tail.stderr,
     ):
         assert secret not in text
-    assert asyncio.run(_wrong_password_is_refused(secure_broker))

@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 import re
+from fnmatch import fnmatch
 from pathlib import Path
 
 import pytest
 import yaml
+
+from tests.dockerfile import copies, stages
 
 pytestmark = pytest.mark.unit
 REPO = Path(__file__).resolve().parents[2]
@@ -43,12 +46,65 @@ def test_compose_runs_kraft_kafka_and_a_worker_built_from_the_repo() -> None:
 
 
 def test_dockerfile_copies_what_exists_and_runs_the_worker() -> None:
+    ignored = [
+        p.strip().rstrip("/")
+        for p in (REPO / ".dockerignore").read_text().splitlines()
+        if p.strip() and not p.startswith("#")
+    ]
+    for stage in stages():
+        for sources, _dest in copies(stage):
+            for src in sources:
+                assert (REPO / src).exists(), src
+                # nothing the image needs is left out of the build context
+                assert not any(fnmatch(src, pat) or src.startswith(pat + "/") for pat in ignored)
+    final = stages()[-1]
+    assert 'CMD ["worker", "-l", "info"]' in final and 'ENTRYPOINT ["windvane"]' in final
+
+
+def test_the_image_installs_the_wheel_built_in_its_first_stage() -> None:
+    build, final = stages()
     text = (REPO / "Dockerfile").read_text()
-    for line in re.findall(r"^COPY (.+)$", text, flags=re.M):
-        *sources, _dest = line.split()
-        for src in sources:
-            assert (REPO / src).exists(), src
-    assert 'CMD ["worker"' in text and 'ENTRYPOINT ["windvane"]' in text
+    assert not re.search(r"pip install[^\n]*(\s-e\s|--editable)", text)  # no editable install
+    name = build[0].split()[-1]
+    assert build[0].startswith("FROM python:3.11") and build[0].endswith(f" AS {name}")
+    wheel_dir = next(
+        line.split("--wheel-dir")[1].split()[0] for line in build if "pip wheel" in line
+    )
+    assert re.search(
+        rf"RUN pip wheel --no-deps --wheel-dir {wheel_dir} \.$", "\n".join(build), re.M
+    )
+    # the runtime stage takes the wheel from the build stage, and no source from the context
+    taken = [line.split()[-2:] for line in final if line.startswith(f"COPY --from={name} ")]
+    assert [src for src, _ in taken] == [wheel_dir]
+    assert [sources for sources, _ in copies(final)] == [["constraints.txt"]]
+    install = next(line for line in final if "pip install" in line)
+    assert re.search(rf"pip install -c \S*constraints.txt {taken[0][1]}/windvane-\*\.whl", install)
+
+
+def test_the_build_stage_copies_what_the_package_links_to() -> None:
+    """streams/ holds symlinks to the one copy of its data at the top of the repo: the
+    build stage must copy their targets, or the wheel it builds lacks them."""
+    build = stages()[0]
+    copied = {src for sources, _ in copies(build) for src in sources}
+    assert {"pyproject.toml", "streams"} <= copied
+    links = [p for p in (REPO / "streams").rglob("*") if p.is_symlink()]
+    assert {p.name for p in links} == {"schemas", "kafka-broker.pom.xml"}
+    for link in links:
+        target = link.resolve().relative_to(REPO).as_posix()
+        assert any(target == src or target.startswith(src + "/") for src in copied), target
+
+
+def test_the_package_reads_the_one_copy_of_each_schema_and_the_pom() -> None:
+    """What runs reads package data; it is the same file users read at the top of the repo."""
+    from streams.contracts import SCHEMA_DIR, SCHEMA_NAMES
+    from streams.kafka_local import broker_pom
+
+    top = sorted(p.name for p in (REPO / "schemas").glob("*.json"))
+    assert top == sorted(f"{name}.json" for name in SCHEMA_NAMES)
+    assert (REPO / "streams" / "schemas").resolve() == (REPO / "schemas").resolve()
+    for name in top:
+        assert SCHEMA_DIR.joinpath(name).read_bytes() == (REPO / "schemas" / name).read_bytes()
+    assert broker_pom() == (REPO / "ops" / "kafka" / "pom.xml").read_text(encoding="utf-8")
 
 
 def test_worker_environment_in_compose_is_documented_in_the_readme() -> None:

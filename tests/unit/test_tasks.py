@@ -111,3 +111,22 @@ def test_a_bug_in_the_domain_corrupts_the_task_then_the_record_is_dead_lettered(
 
 def records_date(rec: ConsumerRecord[bytes, bytes]) -> Any:
     return dt.date.fromisoformat(orjson.loads(rec.value)["date"])
+
+
+def test_a_batch_counts_its_dead_letters_only_once_committed() -> None:
+    """process() records the batch's dead letters and leaves the counter alone: the run
+    loop counts them after the commit, so a discarded and replayed batch counts once."""
+    from prometheus_client import REGISTRY
+
+    def counted() -> float | None:
+        labels = {"reason": "invalid_json", "topic": TOPIC}
+        return REGISTRY.get_sample_value("windvane_deadletters_total", labels)
+
+    before = counted()
+    records = [*hstech()[:3], record(3, b"{nope"), record(4, b"")]
+    batch = new_task(QuoteEngine(RuleBook.default())).process(records, TOPIC)
+    assert [(reason, src.offset) for reason, src in batch.dead] == [
+        ("invalid_json", 3),
+        ("invalid_json", 4),
+    ]
+    assert counted() == before
