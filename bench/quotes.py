@@ -106,10 +106,34 @@ def live_bars(history: Bars, count: int, seed: int = 11) -> Bars:
     return out[:count]
 
 
-def encode(rows: Bars) -> list[tuple[bytes, bytes]]:
-    return [
-        (sym.encode(), orjson.dumps({"symbol": sym, "date": d, "close": c})) for d, sym, c in rows
-    ]
+def encode(rows: Bars, ticks_per_day: int = 0) -> list[tuple[bytes, bytes]]:
+    """Daily bars; or, with ``ticks_per_day``, that many ticks per bar (Hong Kong hours, a
+    random walk inside the day ending on the bar's close), in time order per symbol."""
+    if not ticks_per_day:
+        return [
+            (sym.encode(), orjson.dumps({"symbol": sym, "date": d, "close": c}))
+            for d, sym, c in rows
+        ]
+    rng = random.Random(13)
+    out = []
+    for d, sym, c in rows:
+        opening = datetime.fromisoformat(d + "T09:30:00+08:00").timestamp() * 1000
+        step = 6.5 * 3600 * 1000 / ticks_per_day
+        for i in range(ticks_per_day):
+            last = i == ticks_per_day - 1
+            price = c if last else round(c * (1 + rng.gauss(0, 0.004)), 4)
+            tick = {"symbol": sym, "ts": int(opening + (i + 1) * step), "price": price, "seq": i}
+            out.append((sym.encode(), orjson.dumps(tick)))
+    return out
+
+
+def day_of(value: bytes) -> tuple[str, str]:
+    """(symbol, trading day) of an encoded bar or tick (ticks are Hong Kong hours)."""
+    v = orjson.loads(value)
+    if "date" in v:
+        return v["symbol"], v["date"]
+    when = datetime.fromtimestamp(v["ts"] / 1000, tz=UTC) + timedelta(hours=8)
+    return v["symbol"], when.date().isoformat()
 
 
 def reference_alerts(rows: Bars) -> set[tuple[str, str, str]]:
@@ -389,8 +413,7 @@ async def latency(
             delay = due - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            bar = orjson.loads(value)
-            sent[(bar["symbol"], bar["date"])] = time.perf_counter()
+            sent[day_of(value)] = time.perf_counter()
             await producer.send(c.input, value=value, key=key)
         await producer.flush()
         with contextlib.suppress(TimeoutError):
@@ -491,6 +514,12 @@ async def main() -> None:
     ap.add_argument("--live-seconds", type=float, default=20.0)
     ap.add_argument("--only", default="", help="comma-separated contender names")
     ap.add_argument("--before", default="", help="git revision: also run its worker")
+    ap.add_argument(
+        "--ticks-per-day",
+        type=int,
+        default=0,
+        help="feed ticks (this many per bar) instead of daily bars: windvane and the raw pipe",
+    )
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "out" / "quotes.json")
     args = ap.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
@@ -499,15 +528,21 @@ async def main() -> None:
     broker.up()
     bootstrap = broker.bootstrap
     rows = workload(args.records, args.symbols)
-    data = encode(rows)
-    live = encode(live_bars(rows, int(args.rate * args.live_seconds)))
-    expected = reference_alerts(rows)
+    data = encode(rows, args.ticks_per_day)
+    # live: one tick (or bar) per symbol and new day, so each has its own first signal
+    live = encode(live_bars(rows, int(args.rate * args.live_seconds)), min(1, args.ticks_per_day))
+    if args.ticks_per_day:  # a day built from ticks is final when the next day begins
+        last = {sym: d for d, sym, _ in rows}
+        expected = reference_alerts([r for r in rows if r[0] != last[r[1]]])
+    else:
+        expected = reference_alerts(rows)
     run = f"b{uuid.uuid4().hex[:6]}"
     before = worktree(args.before) if args.before else None
     chosen = [
         c
         for c in contenders(bootstrap, run, before)
         if not args.only or c.name in args.only.split(",")
+        if not args.ticks_per_day or c.name.startswith(("windvane", "raw_pipe"))
     ]
     results: dict[str, dict[str, Any]] = {}
     for c in chosen:
@@ -537,7 +572,8 @@ def summarise(
             "platform": platform.platform(),
         },
         "command": " ".join([".venv/bin/python", "bench/quotes.py", *sys.argv[1:]]),
-        "records": len(rows),
+        "records": len(rows) * max(1, args.ticks_per_day),
+        "ticks_per_day": args.ticks_per_day,
         "symbols": args.symbols,
         "reference_alerts": len(expected),
         "contenders": results,
@@ -549,7 +585,13 @@ def table(report: dict[str, Any]) -> str:
     res = report["contenders"]
     raw = res.get("raw_pipe", {}).get("records_per_second")
     lines = [
-        f"{report['records']:,} daily bars over {report['symbols']:,} symbols, 8 partitions, "
+        f"{report['records']:,} "
+        + (
+            f"ticks ({report['ticks_per_day']} a day)"
+            if report.get("ticks_per_day")
+            else "daily bars"
+        )
+        + f" over {report['symbols']:,} symbols, 8 partitions, "
         f"{report['machine']['cpus']} CPUs, {report['when']} (`{report['command']}`)",
         "",
         "| contender | records/s | x raw pipe | p50 ms | p99 ms | peak RSS MiB | alerts agree |",

@@ -124,7 +124,9 @@ def test_a_batch_counts_its_dead_letters_only_once_committed() -> None:
 
     before = counted()
     records = [*hstech()[:3], record(3, b"{nope"), record(4, b"")]
-    batch = new_task(QuoteEngine(RuleBook.default())).process(records, TOPIC)
+    task = new_task(QuoteEngine(RuleBook.default()))
+    task.process(records, TOPIC)
+    batch = task.take_commit().batch
     assert [(reason, src.offset) for reason, src in batch.dead] == [
         ("invalid_json", 3),
         ("invalid_json", 4),
