@@ -116,7 +116,9 @@ async def read_outputs(ns: Namespace, expected: dict[str, list[dict[str, Any]]])
         ns.bootstrap, ns.topic("quotes.signals"), len(expected["quotes.signals"]), timeout=600
     )
     alerts = await consume_until(ns.bootstrap, ns.topic("alerts"), len(expected["alerts"]), 60)
-    dead = await consume_until(ns.bootstrap, ns.topic("deadletter"), 0, timeout=5)
+    dead = await consume_until(
+        ns.bootstrap, ns.topic("deadletter"), len(expected["deadletter"]), 60
+    )
     return signals, alerts, dead
 
 
