@@ -14,8 +14,9 @@ from typing import Any, Literal
 
 import orjson
 
+from streams.domain.calendars import SessionCalendar, session_calendar
 from streams.domain.indicators import SCALE, CloseHistory, Snapshot, to_fixed
-from streams.domain.instruments import Registry
+from streams.domain.instruments import Instrument, Registry
 from streams.domain.rules import AlertDraft, RuleBook
 from streams.domain.timeutil import (
     TimestampError,
@@ -29,6 +30,10 @@ from streams.domain.timeutil import (
 DEFAULT_SMA_WINDOWS = (5, 10, 20, 60, 120, 250)
 DEFAULT_EXTREME_WINDOWS = (20, 60, 250)
 DEFAULT_DRAWDOWN_WINDOW = 250
+
+EQUITY_KINDS = frozenset({"stock"})
+"""Instrument kinds whose daily volume means trades: a bar with volume 0 is no trading day.
+Indexes are not among them: a provider may report an index's volume as 0 or leave it out."""
 
 
 class Rejected(Exception):
@@ -270,6 +275,17 @@ class QuoteEngine:
         self.extreme_windows = tuple(
             sorted({*self.signal_extremes, drawdown_window, *self.rules.extreme_windows()})
         )
+        self._calendars: dict[str, SessionCalendar] = {}
+
+    def _closed(self, inst: Instrument, day: date) -> bool:
+        """True when the instrument's exchange calendar says ``day`` had no session."""
+        name = inst.calendar
+        if name is None:
+            return False
+        calendar = self._calendars.get(name)
+        if calendar is None:
+            calendar = self._calendars[name] = session_calendar(name)
+        return calendar.is_closed(day)
 
     def event_time(self, quote: Quote) -> int:
         """Epoch ms of a quote's event: the tick's time, or the bar day's session close."""
@@ -285,14 +301,20 @@ class QuoteEngine:
     def apply(
         self, state: SymbolState | None, quote: Quote, now_ms: int
     ) -> tuple[SymbolState, Outcome]:
-        """Apply one quote. Raises :class:`Rejected` (state untouched) for late input."""
+        """Apply one quote. Raises :class:`Rejected` (state untouched) for late input and
+        for a day without a session (``closed_session``) or without trades (``no_trading``)."""
         state = state if state is not None else self.new_state()
         if isinstance(quote, DailyBar):
             return state, self._apply_bar(state, quote, now_ms)
         return state, self._apply_tick(state, quote, now_ms)
 
     def _apply_bar(self, state: SymbolState, bar: DailyBar, now_ms: int) -> Outcome:
+        inst = self.registry.get(bar.symbol)
         day = bar.day.isoformat()
+        if self._closed(inst, bar.day):
+            raise Rejected(
+                "closed_session", f"daily bar for {day}: no {inst.calendar} session that day"
+            )
         fingerprint = orjson.dumps([bar.close, bar.open, bar.high, bar.low, bar.volume]).decode()
         current = state.day
         out = Outcome()
@@ -304,10 +326,18 @@ class QuoteEngine:
                     out.duplicate = True
                     return out
                 raise Rejected("late", f"daily bar for {day}, which is already final")
-            if day > current.day and not current.final:
-                self._finalize(state, bar.symbol, now_ms, out)
-        inst = self.registry.get(bar.symbol)
         close = to_fixed(bar.close)
+        if (
+            bar.volume == 0
+            and inst.calendar is not None
+            and inst.kind in EQUITY_KINDS
+            and current is not None
+            and current.day < day
+            and current.close == close
+        ):
+            raise Rejected("no_trading", f"daily bar for {day}: volume 0, close unchanged")
+        if current is not None and day > current.day and not current.final:
+            self._finalize(state, bar.symbol, now_ms, out)
         high = to_fixed(bar.high) if bar.high is not None else close
         low = to_fixed(bar.low) if bar.low is not None else close
         opening = to_fixed(bar.open) if bar.open is not None else close
@@ -330,7 +360,10 @@ class QuoteEngine:
 
     def _apply_tick(self, state: SymbolState, tick: Tick, now_ms: int) -> Outcome:
         inst = self.registry.get(tick.symbol)
-        day = trading_day(tick.ts, inst.timezone).isoformat()
+        local_day = trading_day(tick.ts, inst.timezone)
+        day = local_day.isoformat()
+        if self._closed(inst, local_day):
+            raise Rejected("closed_session", f"tick on {day}: no {inst.calendar} session that day")
         price = to_fixed(tick.price)
         key = (tick.ts, -1 if tick.seq is None else tick.seq)
         out = Outcome()

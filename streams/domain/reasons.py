@@ -20,8 +20,8 @@ QUOTE_REASONS = (
     "bad_timestamp",  # a tick time that is not an instant in 1970..2100
     "key_mismatch",  # the record key is not the quote's symbol (streams.pipeline)
     "late",  # a quote of a day already final, or older than the symbol's current day
-    "closed_session",  # a tick outside its instrument's trading session
-    "no_trading",  # a quote for a day its exchange does not trade
+    "closed_session",  # dated on a day the instrument's exchange calendar has no session
+    "no_trading",  # an equity's daily bar with volume 0 repeating the previous close
     INTERNAL_ERROR,
 )
 """``quotes.raw``."""

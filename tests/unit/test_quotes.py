@@ -16,7 +16,7 @@ from streams.contracts import decode_quote
 from streams.domain.quotes import QuoteEngine, Rejected, SymbolState
 from streams.domain.rules import RuleBook
 from streams.pipeline import QuotePipeline, SourceRecord
-from tests.reference import closes, ma_crossings, shared_path
+from tests.reference import HK_NOT_TRADED, closes, ma_crossings, shared_path, without
 
 pytestmark = pytest.mark.unit
 HK = ZoneInfo("Asia/Hong_Kong")
@@ -80,7 +80,9 @@ def test_all_crossings_match_pandas_reference(name: str) -> None:
             (a["trading_day"], a["direction"])
             for a in h.feed(bar(name, row.date, row.close)).alerts
         ]
-    assert got == ma_crossings(frame, 60)
+    # 0700.HK's rows for days Hong Kong did not trade are dead-lettered (XHKG, from .HK)
+    traded = without(frame, HK_NOT_TRADED) if name == "0700.HK" else frame
+    assert got == ma_crossings(traded, 60)
     if name == "HSI":
         below = {d for d, side in got if side == "below" and d.startswith("2025-1")}
         assert {"2025-10-14", "2025-10-17", "2025-11-05", "2025-11-18"} <= below
