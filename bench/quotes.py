@@ -9,7 +9,7 @@ Every contender runs as its own process, one at a time, from the beginning of it
 2. ``windvane_alos`` / ``windvane_eos``: ``windvane worker`` at-least-once / exactly-once;
 3. ``quix_alos`` / ``quix_eos``: the same topology in Quix Streams (bench/contenders/quix_app.py);
 4. ``kstreams_alos`` / ``kstreams_eos``: the same topology in Kafka Streams (bench/kstreams/).
-   (``--before REV`` adds ``windvane_before``: the worker of git revision REV.)
+   (``--before REV`` adds ``windvane_before_alos``/``_eos``: the worker of git revision REV.)
 
 Per contender:
 * throughput: N / (last - first output append time); output topics use LogAppendTime, so
@@ -237,6 +237,7 @@ class Contender:
     env: dict[str, str] = field(default_factory=dict)
     computes: bool = True  # False: the raw pipe (no alerts)
     cwd: Path = REPO
+    processes: int = 1  # worker processes in one consumer group (windvane: both cores)
 
     @property
     def input(self) -> str:
@@ -277,21 +278,33 @@ def contenders(bootstrap: str, run: str, before: Path | None) -> list[Contender]
             computes=False,
         )
     )
-    for name, guarantee in (("windvane_alos", "at_least_once"), ("windvane_eos", "exactly_once")):
+    for name, guarantee, extra, procs in (
+        ("windvane_alos", "at_least_once", [], 1),
+        ("windvane_eos", "exactly_once", [], 1),
+        ("windvane_eos_uvloop", "exactly_once", ["--loop", "uvloop"], 1),
+        ("windvane_eos_x2", "exactly_once", [], 2),
+        ("windvane_alos_x2", "at_least_once", [], 2),
+    ):
         p = ns(name)
         out.append(
             Contender(
                 name,
                 p,
-                [str(VENV_BIN / "windvane"), "worker", "-l", "warn"],
+                [str(VENV_BIN / "windvane"), "worker", "-l", "warn", *extra],
                 _windvane_env(bootstrap, p, guarantee),
+                processes=procs,
             )
         )
-    if before is not None:
-        p = ns("windvane_before")
-        env = _windvane_env(bootstrap, p, "at_least_once") | {"PYTHONPATH": str(before)}
+    for name, guarantee in (
+        ("windvane_before_alos", "at_least_once"),
+        ("windvane_before_eos", "exactly_once"),
+    ):
+        if before is None:
+            break
+        p = ns(name)
+        env = _windvane_env(bootstrap, p, guarantee) | {"PYTHONPATH": str(before)}
         argv = [py, "-m", "streams.cli", "worker", "-l", "warn"]
-        out.append(Contender("windvane_before", p, argv, env, cwd=before))  # its own checkout
+        out.append(Contender(name, p, argv, env, cwd=before))  # its own checkout
     for name, guarantee in (("quix_alos", "at-least-once"), ("quix_eos", "exactly-once")):
         p = ns(name)
         out.append(
@@ -361,12 +374,18 @@ def peak_rss_mib(pid: int) -> float | None:
 
 
 async def wait_for_output(
-    bootstrap: str, topic: str, n: int, proc: subprocess.Popen[bytes], log: Path, timeout: float
+    bootstrap: str,
+    topic: str,
+    n: int,
+    procs: list[subprocess.Popen[bytes]],
+    log: Path,
+    timeout: float,
 ) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"contender exited {proc.returncode}; see {log}")
+        for proc in procs:
+            if proc.poll() is not None:
+                raise RuntimeError(f"contender exited {proc.returncode}; see {log}")
         with contextlib.suppress(Exception):
             if (
                 await end_offsets(bootstrap, topic) >= n
@@ -447,10 +466,10 @@ async def run_one(
     await create_topics(bootstrap, [c.input], outputs)
     await produce(bootstrap, c.input, data)
     log = WORK / f"{c.name}.log"
-    proc = spawn(c, log)
-    result: dict[str, Any] = {}
+    procs = [spawn(c, log, i) for i in range(c.processes)]
+    result: dict[str, Any] = {"processes": c.processes}
     try:
-        await wait_for_output(bootstrap, c.signals, n, proc, log, timeout=7200)
+        await wait_for_output(bootstrap, c.signals, n, procs, log, timeout=7200)
         count, _, (first, last) = await read_all(bootstrap, c.signals, None)
         result["outputs"] = count
         result["records_per_second"] = n / max(1e-3, (last - first) / 1000)
@@ -463,15 +482,23 @@ async def run_one(
             result["alerts_duplicated"] = len(alerts) - len(got)
             result["agrees"] = got == expected and len(alerts) == len(got)
         result["latency"] = await latency(bootstrap, c, live, rate)
-        result["peak_rss_mib"] = peak_rss_mib(proc.pid)
+        rss = [peak_rss_mib(p.pid) for p in procs]
+        result["peak_rss_mib"] = sum(r for r in rss if r) or None
     finally:
-        terminate(proc)
+        for p in procs:
+            terminate(p)
     return result
 
 
-def spawn(c: Contender, log: Path) -> subprocess.Popen[bytes]:
-    """The contender as a process of its own (its own session), output to ``log``."""
+def spawn(c: Contender, log: Path, index: int = 0) -> subprocess.Popen[bytes]:
+    """The contender as a process of its own (its own session), output to ``log``; a second
+    windvane process of one contender gets its own web port and data directory."""
     env = dict(os.environ, **c.env)
+    if index:
+        log = log.with_name(f"{log.stem}.{index}{log.suffix}")
+        if "WINDVANE_WEB_PORT" in env:
+            env["WINDVANE_WEB_PORT"] = str(free_port())
+            env["WINDVANE_DATA_DIR"] = env["WINDVANE_DATA_DIR"] + f"-{index}"
     return subprocess.Popen(c.argv, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
                             cwd=c.cwd, start_new_session=True)  # fmt: skip
 
@@ -594,7 +621,7 @@ def table(report: dict[str, Any]) -> str:
         + f" over {report['symbols']:,} symbols, 8 partitions, "
         f"{report['machine']['cpus']} CPUs, {report['when']} (`{report['command']}`)",
         "",
-        "| contender | records/s | x raw pipe | p50 ms | p99 ms | peak RSS MiB | alerts agree |",
+        "| contender | records/s | x raw pipe | p50 ms | p99 ms | peak RSS MiB (all processes) | alerts agree |",
         "|---|---:|---:|---:|---:|---:|---|",
     ]
     for name, r in res.items():

@@ -159,13 +159,21 @@ def _worker_epilog() -> str:
     epilog=_worker_epilog(),
 )
 @click.option("--loglevel", "-l", default="info", show_default=True)
+@click.option(
+    "--loop",
+    type=click.Choice(["aio", "uvloop"]),
+    envvar="WINDVANE_EVENT_LOOP",
+    default="aio",
+    show_default=True,
+    help="Event loop (env WINDVANE_EVENT_LOOP); see the README's benchmark for uvloop.",
+)
 @click.pass_context
-def worker(ctx: click.Context, loglevel: str) -> None:
+def worker(ctx: click.Context, loglevel: str, loop: str) -> None:
     """Run the Faust worker (same as ``faust -A streams.app worker``); extra options go to
     Faust's worker."""
     from streams.app import app
 
-    sys.argv = ["windvane", "worker", "-l", loglevel, *ctx.args]
+    sys.argv = ["windvane", "--loop", loop, "worker", "-l", loglevel, *ctx.args]
     app.main()
 
 

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.faults
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[LocalCluster]:
-    base = int(os.environ.get("WINDVANE_TEST_CLUSTER_PORT", "39092"))
+    base = int(os.environ.get("WINDVANE_TEST_CLUSTER_PORT", "21092"))
     taken = [p for p in range(base, base + 6) if port_open("127.0.0.1", p)]
     assert not taken, f"ports {taken} are taken: set WINDVANE_TEST_CLUSTER_PORT"
     cluster = LocalCluster(home=REPO / ".windvane" / "test-cluster", base_port=base)
