@@ -44,6 +44,26 @@ def top(collapsed: Path, n: int) -> str:
     return "\n".join(rows)
 
 
+async def live(bootstrap: str, topic: str, rate: float, seconds: float, symbols: int) -> None:
+    """Bars of new days at ``rate``/s for ``seconds`` (a live feed, as the latency phase)."""
+    from aiokafka import AIOKafkaProducer
+    from quotes import live_bars
+
+    rows = live_bars(workload(symbols * 2, symbols), int(rate * seconds))
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
+    await producer.start()
+    try:
+        start = asyncio.get_running_loop().time()
+        for i, (key, value) in enumerate(encode(rows)):
+            delay = start + i / rate - asyncio.get_running_loop().time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            await producer.send(topic, value=value, key=key)
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
 async def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--records", type=int, default=200_000)
@@ -51,6 +71,9 @@ async def main() -> None:
     ap.add_argument("--seconds", type=int, default=40)
     ap.add_argument("--guarantee", default="exactly_once")
     ap.add_argument("--top", type=int, default=40)
+    ap.add_argument(
+        "--rate", type=float, default=0.0, help="live records/s while profiling (after the backlog)"
+    )
     args = ap.parse_args()
     broker = LocalBroker(
         home=REPO / ".windvane" / "profile-kafka", port=29192, controller_port=29193
@@ -77,7 +100,10 @@ async def main() -> None:
     )
     cmd = [str(VENV_BIN / "py-spy"), "record", "--format", "raw", "-o", str(raw), "-r", "200",
            "-d", str(args.seconds), "--", str(VENV_BIN / "windvane"), "worker", "-l", "warn"]  # fmt: skip
-    subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    spy = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if args.rate:
+        await live(broker.bootstrap, prefix + "quotes.raw", args.rate, args.seconds, args.symbols)
+    await asyncio.get_running_loop().run_in_executor(None, spy.wait)
     subprocess.run(["pkill", "-f", f"WINDVANE_TOPIC_PREFIX={prefix}"], check=False)
     print(top(raw, args.top))
     broker.down()

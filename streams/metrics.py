@@ -38,6 +38,10 @@ PROCESSING_LAG = Histogram(
     ["topic"],
     buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60, 300, 3600, 86400, 86400 * 30, 86400 * 365),
 )
+TASKS_FENCED = Counter(
+    "windvane_tasks_fenced_total",
+    "Quote tasks dropped because a newer owner fenced their producer (this worker was a zombie)",
+)
 RESTORE_SECONDS = Histogram(
     "windvane_restore_seconds",
     "Time to restore tasks' state from their changelogs (once per assignment)",

@@ -8,6 +8,7 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -19,6 +20,25 @@ from streams.runtime.sender import Entry, Partitioner, send_batches
 from streams.runtime.task import OFFSETS_KEY, Commit, Task, offsets_value
 
 log = logging.getLogger("windvane.runtime")
+
+
+@dataclass
+class Outcome:
+    """What a commit round did not commit: tasks to reset, tasks another worker owns now."""
+
+    failed: list[Task] = field(default_factory=list)
+    fenced: list[Task] = field(default_factory=list)
+
+
+def retrieve(futures: list[asyncio.Future[Any]]) -> None:
+    """Mark the failures of send futures as seen (an aborted transaction fails them all; the
+    round already reports why), so asyncio does not log each as never retrieved."""
+    for future in futures:
+        if future.done():
+            if not future.cancelled():
+                future.exception()
+        else:
+            future.add_done_callback(lambda f: None if f.cancelled() else f.exception())
 
 
 class Checkpoint:
@@ -49,9 +69,10 @@ class Checkpoint:
     async def stop(self) -> None:
         """Once, when the runtime stops."""
 
-    async def commit(self, commits: list[Commit]) -> list[Task]:
-        """Commit every one of ``commits``; the tasks whose commit failed (their state is
-        ahead of what is committed: the runner resets them). Raises ``ProducerFenced``."""
+    async def commit(self, commits: list[Commit]) -> Outcome:
+        """Commit every one of ``commits``; say which tasks failed (their state is ahead of
+        what is committed: the runner resets them) and which were fenced (another worker
+        owns them now: the runner drops them)."""
         raise NotImplementedError
 
     def entries(self, commit: Commit) -> list[Entry]:
@@ -91,25 +112,36 @@ class ExactlyOnce(Checkpoint):
             await task.producer.stop()
             task.producer = None
 
-    async def commit(self, commits: list[Commit]) -> list[Task]:
+    async def commit(self, commits: list[Commit]) -> Outcome:
         results = await asyncio.gather(*(self._one(c) for c in commits), return_exceptions=True)
-        failed = []
+        out = Outcome()
         for commit, result in zip(commits, results, strict=True):
             if isinstance(result, ProducerFenced):
-                raise result
-            if isinstance(result, BaseException):
+                log.warning(
+                    "task %s: fenced: a newer owner has it; its uncommitted work is dropped",
+                    commit.task.partition,
+                )
+                out.fenced.append(commit.task)
+            elif isinstance(result, BaseException):
                 log.error("task %s: commit failed: %r", commit.task.partition, result)
-                failed.append(commit.task)
+                out.failed.append(commit.task)
             else:
                 self.done(commit)
-        return failed
+        return out
 
     async def _one(self, commit: Commit) -> None:
         producer = commit.task.producer
-        assert producer is not None
-        async with producer.transaction():  # aborts on an exception
-            await send_batches(producer, self.partitioner, self.entries(commit))
-            await producer.send_offsets_to_transaction(commit.batch.offsets, self.clients.group_id)
+        if producer is None:  # closed meanwhile (revoked, fenced)
+            raise ProducerFenced()
+        futures: list[asyncio.Future[Any]] = []
+        try:
+            async with producer.transaction():  # aborts on an exception
+                futures = await send_batches(producer, self.partitioner, self.entries(commit))
+                await producer.send_offsets_to_transaction(
+                    commit.batch.offsets, self.clients.group_id
+                )
+        finally:
+            retrieve(futures)
 
 
 class AtLeastOnce(Checkpoint):
@@ -130,17 +162,21 @@ class AtLeastOnce(Checkpoint):
         if self._producer is not None:
             await self._producer.stop()
 
-    async def commit(self, commits: list[Commit]) -> list[Task]:
+    async def commit(self, commits: list[Commit]) -> Outcome:
         assert self._producer is not None
         consumer = self._consumer()
         assert consumer is not None
+        futures: list[asyncio.Future[Any]] = []
         try:
             entries = [e for c in commits for e in self.entries(c)]
-            await asyncio.gather(*await send_batches(self._producer, self.partitioner, entries))
+            futures = await send_batches(self._producer, self.partitioner, entries)
+            await asyncio.gather(*futures)
             await consumer.commit({tp: o for c in commits for tp, o in c.batch.offsets.items()})
         except Exception as exc:
             log.error("commit of tasks %s failed: %r", [c.task.partition for c in commits], exc)
-            return [c.task for c in commits]
+            return Outcome(failed=[c.task for c in commits])
+        finally:
+            retrieve(futures)
         for commit in commits:
             self.done(commit)
-        return []
+        return Outcome()

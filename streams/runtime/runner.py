@@ -20,7 +20,6 @@ from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
-from aiokafka.errors import ProducerFenced
 
 from streams import metrics
 from streams.article_pipeline import ArticlePipeline
@@ -29,7 +28,7 @@ from streams.domain.alert_text import summary
 from streams.domain.quotes import QuoteEngine, SymbolState
 from streams.domain.timeutil import utc_now_ms
 from streams.pipeline import QuotePipeline
-from streams.runtime.checkpoint import AtLeastOnce, Checkpoint, ExactlyOnce
+from streams.runtime.checkpoint import AtLeastOnce, Checkpoint, ExactlyOnce, Outcome
 from streams.runtime.clients import Clients
 from streams.runtime.restore import restore
 from streams.runtime.task import Commit, Task, TaskCorrupted
@@ -76,7 +75,7 @@ class QuoteTasks(ConsumerRebalanceListener):
         self._lock = asyncio.Lock()
         self._consumer: AIOKafkaConsumer | None = None
         self._stopping = asyncio.Event()
-        self._inflight: asyncio.Task[list[Task]] | None = None
+        self._inflight: asyncio.Task[Outcome] | None = None
         self._last_commit = 0.0
 
     def _c(self) -> AIOKafkaConsumer | None:
@@ -189,26 +188,24 @@ class QuoteTasks(ConsumerRebalanceListener):
     def _take_commits(self) -> list[Commit]:
         return [t.take_commit() for t in self.tasks.values() if t.open and not t.failed]
 
-    async def _commit(self, commits: list[Commit]) -> list[Task]:
-        failed = await self.checkpoint.commit(commits)
+    async def _commit(self, commits: list[Commit]) -> Outcome:
+        outcome = await self.checkpoint.commit(commits)
         for commit in commits:
-            if commit.task not in failed:
+            if commit.task not in outcome.failed and commit.task not in outcome.fenced:
                 self._announce(commit)
-        return failed
+        return outcome
 
     async def _settle(self) -> None:
         """Take the result of the round in flight: reset the tasks whose commit failed."""
         inflight, self._inflight = self._inflight, None
         if inflight is None:
             return
-        try:
-            failed = await inflight
-        except ProducerFenced:
-            log.error("a task's producer was fenced by a newer owner; stopping")
-            raise
-        for task in failed:
+        outcome = await inflight
+        for task in outcome.fenced:
+            await self._drop(task)
+        for task in outcome.failed:
             task.failed = True
-        for task in failed:
+        for task in outcome.failed:
             if self.tasks.get(task.partition) is task:
                 await self._reset(task)
 
@@ -256,10 +253,7 @@ class QuoteTasks(ConsumerRebalanceListener):
         async with self._lock:
             self._generation += 1
             # what the tasks processed is committed before another worker may take them
-            try:
-                await self._commit_everything()
-            except ProducerFenced:
-                log.warning("fenced while committing on revoke: a newer owner has the tasks")
+            await self._commit_everything()
             for tp in revoked:  # its lag is another worker's to report now
                 with contextlib.suppress(KeyError):
                     metrics.CONSUMER_LAG.remove(tp.topic, str(tp.partition))
@@ -313,6 +307,22 @@ class QuoteTasks(ConsumerRebalanceListener):
             sorted(self.tasks),
             sorted(t.partition for t in fresh),
         )
+
+    async def _drop(self, task: Task) -> None:
+        """A task another worker owns now (its producer was fenced: this worker was a zombie,
+        e.g. paused past its session timeout): close it without committing, forget its state,
+        and rejoin the group, as Kafka Streams does with a migrated task."""
+        if self.tasks.get(task.partition) is task:
+            del self.tasks[task.partition]
+        self.suspended.pop(task.partition, None)
+        await self.checkpoint.close(task)
+        assert self._consumer is not None
+        with contextlib.suppress(Exception):
+            self._consumer.pause(*[TopicPartition(t, task.partition) for t in self.inputs])
+        metrics.TASKS_FENCED.inc()
+        coordinator = getattr(self._consumer, "_coordinator", None)
+        if coordinator is not None:  # aiokafka's rejoin request (no public API for it)
+            coordinator.request_rejoin()
 
     async def _restore(self, tasks: list[Task]) -> None:
         await restore(tasks, self.clients, self.engine, self.state_changelog, self.days_changelog)
