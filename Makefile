@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
-.PHONY: help setup venv system-deps kafka-jars demo test test-faults test-unit lint typecheck check eval bench bench-articles bench-quotes bench-scaling kafka-up kafka-down clean
+.PHONY: help setup venv system-deps npm-deps docs kafka-jars demo test test-faults test-unit lint typecheck check eval bench bench-articles bench-quotes bench-scaling kafka-up kafka-down clean
 
 help: ## Show the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -23,21 +23,49 @@ $(STAMP): pyproject.toml constraints.txt
 venv: $(STAMP) ## Python venv with windvane and its dev tools
 
 # command:Debian package — the outside peers the tests use (kcat, promtool, Alertmanager,
-# Chromium and its driver) and Maven for the broker jars.
+# Chromium and its driver), Maven for the broker jars, Node.js and npm for the AsyncAPI parser.
 DEBIAN_DEPS := mvn:maven kcat:kcat promtool:prometheus prometheus-alertmanager:prometheus-alertmanager \
 	chromium:chromium chromedriver:chromium-driver openssl:openssl
+NODE_DEPS := node:nodejs npm:npm
 
-system-deps: ## Debian packages (kcat, prometheus, alertmanager, chromium, maven); Java 17+ check
-	@command -v java >/dev/null || { echo "Java 17+ is required (apt-get install openjdk-17-jre-headless)"; exit 1; }
-	@missing=""; for pair in $(DEBIAN_DEPS); do \
+# $(call apt_missing,PAIRS): apt-get install the package of each command:package pair whose
+# command is missing (nothing when all are there)
+define apt_missing
+@missing=""; for pair in $(1); do \
 		command -v "$${pair%%:*}" >/dev/null || missing="$$missing $${pair##*:}"; done; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; fi
+endef
+
+system-deps: ## Debian packages (kcat, prometheus, alertmanager, chromium, maven, node); Java 17+ check
+	@command -v java >/dev/null || { echo "Java 17+ is required (apt-get install openjdk-17-jre-headless)"; exit 1; }
+	$(call apt_missing,$(DEBIAN_DEPS) $(NODE_DEPS))
+
+# The official AsyncAPI parser, pinned with its whole tree (tests/asyncapi/package-lock.json),
+# in .windvane/npm: tests/unit/test_asyncapi.py validates asyncapi.yaml with it.
+NPM_DIR := .windvane/npm
+NPM_LOCK := tests/asyncapi/package.json tests/asyncapi/package-lock.json
+NPM_STAMP := $(NPM_DIR)/.installed
+
+$(NPM_STAMP): $(NPM_LOCK)
+	$(call apt_missing,$(NODE_DEPS))
+	mkdir -p $(NPM_DIR)
+	cp $(NPM_LOCK) $(NPM_DIR)/
+	cd $(NPM_DIR) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $@
+
+npm-deps: $(NPM_STAMP) ## The AsyncAPI parser (npm, pinned) the contract tests use
+
+docs: npm-deps ## Validate asyncapi.yaml and render its readable view, docs/topics.md
+	node tests/asyncapi/asyncapi.mjs --markdown $(NPM_DIR) asyncapi.yaml > docs/topics.md.new \
+		|| { rm -f docs/topics.md.new; exit 1; }
+	mv docs/topics.md.new docs/topics.md
+	@echo "docs/topics.md: every topic, its key, value schema, headers and who reads and writes it"
 
 kafka-jars: venv ## Resolve the Kafka broker jars from Maven Central (once)
 	$(BIN)/python -c "from streams.kafka_local import LocalBroker; LocalBroker.from_env().ensure_jars()"
 
-setup: venv system-deps kafka-jars ## Everything the demo and the tests need
+setup: venv system-deps kafka-jars npm-deps ## Everything the demo and the tests need
 
 demo: setup ## Start Kafka and a worker, replay HSTECH and HSI, print the alerts
 	$(BIN)/windvane demo
@@ -51,7 +79,7 @@ test-faults: setup ## Fault scenarios at full size (SIGKILL/restart, rebalance, 
 	FAULTS_FULL=$${FAULTS_FULL:-1} $(BIN)/pytest -m faults -o timeout=3000 $(PYTEST_ARGS); status=$$?; \
 	cat test-output/faults.txt 2>/dev/null; exit $$status
 
-test-unit: venv ## Only the pure and agent tests (no broker)
+test-unit: venv npm-deps ## Only the pure and agent tests (no broker)
 	$(BIN)/pytest -m "unit or agents" $(PYTEST_ARGS)
 
 eval: venv ## Score article extraction, English and Chinese, against the hand labels and held-out sets (samples/articles)

@@ -62,9 +62,7 @@ class WindvaneApp(faust.App):
         use_json_on_existing_handlers()
         # Changelogs too, before the consumer subscribes: a table written before the consumer
         # knew its changelog failed Faust's partition check on a loaded machine.
-        changelogs = [table.changelog_topic.get_topic_name() for table in self.tables.values()]
-        changelogs += quote_tasks.changelogs
-        await ensure_topics(settings, TOPICS, compacted=changelogs)
+        await ensure_topics(settings, TOPICS, compacted=changelog_topics())
         _declared = True
 
 
@@ -142,6 +140,13 @@ engine = QuoteEngine(
 )
 article_pipeline = ArticlePipeline(ArticleEnricher(registry), clock=utc_now_ms)
 quote_tasks = QuoteTasks(settings, engine, article_pipeline)
+
+
+def changelog_topics() -> list[str]:
+    """Every compacted changelog the worker declares (full names, after the app id): its
+    Faust tables' and the quote tasks'. asyncapi.yaml lists the same (a test checks it)."""
+    names = [table.changelog_topic.get_topic_name() for table in app.tables.values()]
+    return names + quote_tasks.changelogs
 
 
 @app.service

@@ -49,6 +49,9 @@ TOPICS = (
     ARTICLES_BYHASH,
     CLAIMS_BYSYMBOL,
 )
+INTERNAL_TOPICS = (ARTICLES_BYHASH, CLAIMS_BYSYMBOL)
+"""Of :data:`TOPICS`, the worker's own (asyncapi.yaml marks them internal); the changelogs,
+named after the app id, are declared by the worker (``streams.app.changelog_topics``)."""
 
 
 class ConfigError(ValueError):

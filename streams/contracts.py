@@ -22,7 +22,17 @@ from streams.domain.articles.article import Article, ArticleError, article_from_
 from streams.domain.quotes import Quote, Rejected, quote_from_dict
 
 SCHEMA_DIR: Traversable = resources.files("streams").joinpath("schemas")
-SCHEMA_NAMES = ("quote", "signal", "alert", "deadletter", "article", "enriched", "claim")
+SCHEMA_NAMES = (
+    "quote",
+    "signal",
+    "alert",
+    "deadletter",
+    "article",
+    "enriched",
+    "claim",
+    "undeliverable",
+    "cloudevents-headers",
+)
 
 _PRICE_FIELDS = {"data.price", "data.close", "data.open", "data.high", "data.low"}
 

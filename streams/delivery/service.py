@@ -71,6 +71,18 @@ def as_alert(value: bytes | None) -> dict[str, Any] | None:
     return alert
 
 
+def undeliverable_record(alert: dict[str, Any], outcome: Outcome, now_ms: int) -> dict[str, Any]:
+    """The value written to ``alerts.undeliverable`` (schemas/undeliverable.json) for an alert
+    that ``outcome``'s sink did not take."""
+    return {
+        "alert": alert,
+        "sink": outcome.sink,
+        "attempts": outcome.attempts,
+        "error": outcome.error,
+        "failed_at": iso_utc(now_ms),
+    }
+
+
 class AlertDelivery:
     def __init__(
         self,
@@ -183,17 +195,10 @@ class AlertDelivery:
     async def _undeliverable(
         self, producer: AIOKafkaProducer, alert: dict[str, Any], outcome: Outcome
     ) -> None:
-        record = {
-            "alert": alert,
-            "sink": outcome.sink,
-            "attempts": outcome.attempts,
-            "error": outcome.error,
-            "failed_at": iso_utc(utc_now_ms()),
-        }
         await producer.send_and_wait(
             self.settings.topic(ALERTS_UNDELIVERABLE),
             key=alert["id"].encode(),
-            value=codec.dumps(record),
+            value=codec.dumps(undeliverable_record(alert, outcome, utc_now_ms())),
         )
 
     # -- reading alerts and committing what every sink has finished ----------------------

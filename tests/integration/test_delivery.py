@@ -32,6 +32,7 @@ from streams.kafka_local import free_port
 from tests.kafka_harness import VENV_BIN, Namespace, consume_until, produce
 from tests.peers import Alertmanager, Receiver, wait_until
 from tests.reference import shared_path
+from tests.schemas import validator
 
 pytestmark = pytest.mark.integration
 SECRET = "s3cr3t-for-tests"
@@ -140,6 +141,9 @@ rules = ["ma_cross"]
     assert sorted(v["alert"]["id"] for _, v in undeliverable) == sorted(a["id"] for a in alerts)
     assert {(v["sink"], v["attempts"]) for _, v in undeliverable} == {("broken", 3)}
     assert "HTTP 500" in undeliverable[0][1]["error"]
+    for key, value in undeliverable:  # the topic's schema, as asyncapi.yaml points to it
+        validator("undeliverable").validate(value)
+        assert key == value["alert"]["id"].encode()
 
     assert 'windvane_deliveries_total{outcome="retried",sink="signed"} 6.0' in metrics
     assert 'windvane_deliveries_total{outcome="undeliverable",sink="broken"} 3.0' in metrics

@@ -11,6 +11,7 @@ import pytest
 
 from streams.config import ALERTS, DEADLETTER, QUOTES_SIGNALS
 from streams.contracts import SCHEMA_DIR, SCHEMA_NAMES
+from streams.delivery.service import Outcome, undeliverable_record
 from streams.domain.quotes import QuoteEngine, SymbolState
 from streams.domain.rules import RuleBook
 from streams.pipeline import QuotePipeline, SourceRecord
@@ -84,6 +85,13 @@ def test_every_output_record_matches_its_schema() -> None:
         check = validator(name)
         for value in outputs[topic]:
             check.validate(value)
+    # what windvane deliver writes to alerts.undeliverable for these alerts
+    check = validator("undeliverable")
+    for alert in outputs[ALERTS]:
+        for outcome in (Outcome("hook", False, 3, "HTTP 500: down"), Outcome("am", False, 0, "x")):
+            check.validate(undeliverable_record(alert, outcome, 1_700_000_000_000))
+    with pytest.raises(jsonschema.ValidationError):  # the schema can fail
+        check.validate(undeliverable_record({"id": "x"}, Outcome("hook", False, 1), 0))
 
 
 @pytest.mark.parametrize(
