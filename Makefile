@@ -35,7 +35,7 @@ system-deps: ## Debian packages (kcat, prometheus, alertmanager, chromium, maven
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; fi
 
 kafka-jars: venv ## Resolve the Kafka broker jars from Maven Central (once)
-	$(BIN)/python -c "from streams.kafka_local import LocalBroker; LocalBroker.from_env().ensure_jars()"
+	$(BIN)/python -c "from streams.tools.kafka_local import LocalBroker; LocalBroker.from_env().ensure_jars()"
 
 setup: venv system-deps kafka-jars ## Everything the demo and the tests need
 

@@ -311,7 +311,9 @@ class LocalCluster:
     be stopped and the cluster goes on (quorum and ISR both hold with two)."""
 
     home: Path
-    base_port: int = 21092  # below the ephemeral range (32768+): a restarted node gets its port back
+    base_port: int = (
+        21092  # below the ephemeral range (32768+): a restarted node gets its port back
+    )
     heap: str = "512m"
 
     @property
