@@ -63,7 +63,7 @@ docs: npm-deps ## Validate asyncapi.yaml and render its readable view, docs/topi
 	@echo "docs/topics.md: every topic, its key, value schema, headers and who reads and writes it"
 
 kafka-jars: venv ## Resolve the Kafka broker jars from Maven Central (once)
-	$(BIN)/python -c "from streams.kafka_local import LocalBroker; LocalBroker.from_env().ensure_jars()"
+	$(BIN)/python -c "from streams.tools.kafka_local import LocalBroker; LocalBroker.from_env().ensure_jars()"
 
 setup: venv system-deps kafka-jars npm-deps ## Everything the demo and the tests need
 

@@ -33,7 +33,7 @@ import orjson
 
 from streams.domain.articles.article import Article, ArticleEnricher, article_from_dict
 from streams.domain.instruments import Registry
-from streams.evaluation import Key, score_keys
+from streams.tools.evaluation import Key, score_keys
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data" / "articles"

@@ -22,7 +22,7 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from quotes import VENV_BIN, create_topics, encode, produce, workload  # noqa: E402
 
-from streams.kafka_local import LocalBroker, free_port  # noqa: E402
+from streams.tools.kafka_local import LocalBroker, free_port  # noqa: E402
 
 
 def top(collapsed: Path, n: int) -> str:

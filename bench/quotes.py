@@ -54,7 +54,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from streams.kafka_local import LocalBroker, free_port  # noqa: E402
+from streams.tools.kafka_local import LocalBroker, free_port  # noqa: E402
 from tests.reference import QUOTES, closes, ma_crossings  # noqa: E402
 
 NAMES = ["HSTECH.csv", "HSI.csv", "CSI300.csv", "0700.HK.csv", "9988.HK.csv"]
@@ -303,7 +303,7 @@ def contenders(bootstrap: str, run: str, before: Path | None) -> list[Contender]
             break
         p = ns(name)
         env = _windvane_env(bootstrap, p, guarantee) | {"PYTHONPATH": str(before)}
-        argv = [py, "-m", "streams.cli", "worker", "-l", "warn"]
+        argv = [py, "-m", "streams.tools.cli", "worker", "-l", "warn"]
         out.append(Contender(name, p, argv, env, cwd=before))  # its own checkout
     for name, guarantee in (("quix_alos", "at-least-once"), ("quix_eos", "exactly-once")):
         p = ns(name)

@@ -42,8 +42,8 @@ from bench.quotes import (  # noqa: E402
 from streams.domain.instruments import Registry  # noqa: E402
 from streams.domain.quotes import QuoteEngine  # noqa: E402
 from streams.domain.rules import RuleBook  # noqa: E402
-from streams.kafka_local import LocalBroker  # noqa: E402
 from streams.pipeline import QuotePipeline, SourceRecord  # noqa: E402
+from streams.tools.kafka_local import LocalBroker  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.kafka_local import LocalBroker
+from streams.tools.kafka_local import LocalBroker
 from tests.kafka_harness import REPO, Namespace
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from streams.delivery.payloads import SIGNATURE_HEADER, verify
-from streams.kafka_local import free_port
+from streams.tools.kafka_local import free_port
 
 
 def require(binary: str, package: str) -> str:

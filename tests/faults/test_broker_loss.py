@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.kafka_local import LocalCluster, port_open
+from streams.tools.kafka_local import LocalCluster, port_open
 from tests.faults.harness import FULL, check_outputs, daily_bars, feed, read_outputs, reference
 from tests.kafka_harness import REPO, Namespace, Worker
 

@@ -24,11 +24,11 @@ from aiohttp import web
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from streams.cli import offline_quote_lines
 from streams.config import Settings
 from streams.delivery.config import load_sinks
 from streams.delivery.service import AlertDelivery
-from streams.kafka_local import free_port
+from streams.tools.cli import offline_quote_lines
+from streams.tools.kafka_local import free_port
 from tests.kafka_harness import VENV_BIN, Namespace, consume_until, produce
 from tests.peers import Alertmanager, Receiver, wait_until
 from tests.reference import shared_path

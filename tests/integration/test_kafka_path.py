@@ -8,7 +8,7 @@ import subprocess
 import orjson
 import pytest
 
-from streams.cli import offline_quote_lines
+from streams.tools.cli import offline_quote_lines
 from tests.kafka_harness import (
     Namespace,
     Worker,

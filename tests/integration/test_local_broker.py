@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.kafka_local import free_port, metadata_ok
+from streams.tools.kafka_local import free_port, metadata_ok
 
 pytestmark = pytest.mark.integration
 WINDVANE = str(Path(sys.executable).parent / "windvane")

@@ -22,7 +22,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from streams.kafka_local import free_port
+from streams.tools.kafka_local import free_port
 from tests.kafka_harness import REPO, VENV_BIN, Namespace, Worker, consume_until, produce
 from tests.peers import require
 from tests.reference import closes, ma_crossings, shared_path

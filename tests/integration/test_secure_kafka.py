@@ -23,7 +23,7 @@ from aiokafka.errors import KafkaConnectionError, SaslAuthenticationFailed
 from aiokafka.helpers import create_ssl_context
 
 from streams.config import KafkaSecurity
-from streams.kafka_local import LocalBroker, free_port
+from streams.tools.kafka_local import LocalBroker, free_port
 from tests.faults.harness import report
 from tests.kafka_harness import REPO, Namespace, Worker
 from tests.peers import require

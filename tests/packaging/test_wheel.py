@@ -21,7 +21,7 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
-from streams.cli import main
+from streams.tools.cli import main
 from tests import dockerfile
 from tests.reference import closes, ma_crossings
 
@@ -233,7 +233,7 @@ def test_tools_that_need_a_checkout_say_so(installed: Installed) -> None:
     assert "--labels-dir" in installed.fails("eval").stderr
     assert "run it from a windvane checkout" in installed.fails("demo").stderr
     python = installed.venv / "bin" / "python"
-    probe = "from streams.kafka_local import LocalBroker, broker_pom; print(LocalBroker.lib_dir()); print('kafka_2.13' in broker_pom())"
+    probe = "from streams.tools.kafka_local import LocalBroker, broker_pom; print(LocalBroker.lib_dir()); print('kafka_2.13' in broker_pom())"
     lib, has_kafka = run(python, "-c", probe, cwd=installed.cwd).stdout.split()
     assert Path(lib) == installed.cwd.resolve() / ".windvane" / "kafka-lib"  # not site-packages
     assert has_kafka == "True"

@@ -18,8 +18,8 @@ from streams.domain.articles.article import (
 from streams.domain.articles.claims import check_claim
 from streams.domain.articles.text import paragraphs
 from streams.domain.instruments import Registry
-from streams.evaluation import evaluate, evaluate_sets
 from streams.pipeline import SourceRecord
+from streams.tools.evaluation import evaluate, evaluate_sets
 from tests.edge import article_record, through_edge
 from tests.edge import metrics_of as edge_metrics
 from tests.kafka_harness import REPO
@@ -69,7 +69,7 @@ def test_labelled_real_records_score_in_both_languages() -> None:
 def test_the_real_feed_through_windvane_offline_article() -> None:
     """`windvane offline article FILE.jsonl`: the same 99 records enriched, none dead-lettered,
     and every claim given a verdict record."""
-    from streams.cli import offline_article_lines
+    from streams.tools.cli import offline_article_lines
 
     feed = shared_path("articles", "news-hk-2025-07-24_08-23.jsonl")
     lines = list(offline_article_lines(feed, None))
@@ -348,7 +348,7 @@ def test_bad_articles_are_dead_lettered(value: bytes, reason: str) -> None:
 
 
 def test_seed_article_claims_are_confirmed_against_hstech(tmp_path: Path) -> None:
-    from streams.cli import offline_article_lines
+    from streams.tools.cli import offline_article_lines
 
     lines = list(
         offline_article_lines(

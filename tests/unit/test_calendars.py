@@ -17,14 +17,14 @@ import orjson
 import pandas as pd
 import pytest
 
-from streams.cli import offline_quote_lines
 from streams.domain.calendars import session_calendar
 from streams.domain.instruments import EXCHANGE_SUFFIXES, Registry, RegistryError
 from streams.domain.quotes import QuoteEngine, SymbolState
 from streams.domain.reasons import QUOTE_REASONS, REASONS
 from streams.domain.rules import RuleBook
 from streams.pipeline import QuotePipeline, SourceRecord
-from streams.sources import quote_records
+from streams.tools.cli import offline_quote_lines
+from streams.tools.sources import quote_records
 from tests.reference import HK_NOT_TRADED, rule_alerts, shared_path, without
 
 pytestmark = pytest.mark.unit

@@ -8,8 +8,8 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
-from streams.cli import main
-from streams.sources import SourceError, quote_records
+from streams.tools.cli import main
+from streams.tools.sources import SourceError, quote_records
 from tests.reference import closes, ma_crossings, shared_path
 
 pytestmark = pytest.mark.unit
@@ -95,7 +95,7 @@ def test_both_csv_layouts_read_as_daily_bars() -> None:
 def test_cluster_ids_never_start_with_a_dash_so_the_storage_tool_reads_them_as_ids() -> None:
     import base64
 
-    from streams.kafka_local import base64_uuid
+    from streams.tools.kafka_local import base64_uuid
 
     ids = [base64_uuid() for _ in range(5000)]  # ~78 would start with "-" if unfiltered
     assert not [i for i in ids if i.startswith("-")]

@@ -26,7 +26,7 @@ def windvane(
         if env is None or name not in env:
             full.pop(name, None)
     return subprocess.run(
-        [sys.executable, "-m", "streams.cli", *args],
+        [sys.executable, "-m", "streams.tools.cli", *args],
         env=full,
         cwd=cwd,
         capture_output=True,

@@ -97,7 +97,7 @@ def test_the_build_stage_copies_what_the_package_links_to() -> None:
 def test_the_package_reads_the_one_copy_of_each_schema_and_the_pom() -> None:
     """What runs reads package data; it is the same file users read at the top of the repo."""
     from streams.contracts import SCHEMA_DIR, SCHEMA_NAMES
-    from streams.kafka_local import broker_pom
+    from streams.tools.kafka_local import broker_pom
 
     top = sorted(p.name for p in (REPO / "schemas").glob("*.json"))
     assert top == sorted(f"{name}.json" for name in SCHEMA_NAMES)

@@ -12,9 +12,9 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
-from streams.cli import main
 from streams.delivery.payloads import alertmanager_alert
 from streams.domain.rules import RuleBook, RuleConfigError
+from streams.tools.cli import main
 from tests.reference import closes, ma_crossings, shared_path
 
 pytestmark = pytest.mark.unit

@@ -32,8 +32,8 @@ from streams.config import (
     Settings,
 )
 from streams.kafka_io import ensure_topics, produce_records, tail
-from streams.kafka_local import LocalBroker, free_port, port_open
-from streams.sources import quote_records
+from streams.tools.kafka_local import LocalBroker, free_port, port_open
+from streams.tools.sources import quote_records
 
 SAMPLES = REPO_ROOT / "samples" / "quotes"
 DEMO_PREFIX = "demo."
@@ -155,7 +155,7 @@ SAMPLE_ARTICLE = REPO_ROOT / "samples" / "articles" / "hstech-60-day-line.txt"
 
 async def publish_article(settings: Settings) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     from streams.config import ARTICLES_CLAIMS, ARTICLES_RAW
-    from streams.sources import article_records
+    from streams.tools.sources import article_records
 
     records = list(
         article_records(SAMPLE_ARTICLE, "2025-10-20", "windvane-samples", "sample-hstech")
@@ -244,7 +244,7 @@ async def publish_real_news(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The real EventRegistry feed, as it comes, through the worker: every record enriched."""
     from streams.config import ARTICLES_CLAIMS, ARTICLES_RAW
-    from streams.sources import article_records
+    from streams.tools.sources import article_records
 
     records = list(article_records(REAL_NEWS, None, None, None))
     await produce_records(settings, settings.topic(ARTICLES_RAW), records)
@@ -368,7 +368,7 @@ def run(since: str = "2025-09-01", until: str = "2025-11-30") -> None:
     console.print(f"[bold]2.[/bold] worker (Faust) on http://127.0.0.1:{port} — log {log}")
     with log.open("wb") as out:
         worker = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", "worker"],
+            [sys.executable, "-m", "streams.tools.cli", "worker"],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,

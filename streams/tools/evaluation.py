@@ -186,7 +186,7 @@ def day_table(quotes_dir: Path, registry: Registry) -> tuple[dict[bytes, bytes],
     from streams.domain.quotes import QuoteEngine, SymbolState
     from streams.domain.rules import RuleBook
     from streams.pipeline import QuotePipeline, SourceRecord
-    from streams.sources import quote_records
+    from streams.tools.sources import quote_records
 
     days: dict[bytes, bytes] = {}
     state: dict[bytes, SymbolState] = {}
