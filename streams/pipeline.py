@@ -10,7 +10,7 @@ import base64
 import logging
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from streams import codec
 from streams.config import (
@@ -55,6 +55,20 @@ class SourceRecord:
     timestamp: int | None = None
 
 
+class Origin(Protocol):
+    """Where an input record came from: a :class:`SourceRecord`, or the consumer's record
+    itself (the tasks pass it as it is: no object per record)."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int | None: ...
+    @property
+    def offset(self) -> int | None: ...
+    @property
+    def timestamp(self) -> int | None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class OutRecord:
     topic: str  # logical topic name (see streams.config)
@@ -72,7 +86,7 @@ class Result:
 
 
 def deadletter_record(
-    key: bytes | None, value: bytes, source: SourceRecord, reason: str, detail: str, now_ms: int
+    key: bytes | None, value: bytes, source: Origin, reason: str, detail: str, now_ms: int
 ) -> OutRecord:
     """The dead letter for a rejected input: original bytes, origin, reason."""
     kept = value[:MAX_DEADLETTER_ORIGINAL]
@@ -106,14 +120,14 @@ def deadletter_record(
 
 
 def dead_letter(
-    key: bytes | None, raw: bytes, source: SourceRecord, reason: str, detail: str, now: int
+    key: bytes | None, raw: bytes, source: Origin, reason: str, detail: str, now: int
 ) -> Result:
     """The result of a rejected input: its dead letter and nothing else."""
     return Result("deadletter", [deadletter_record(key, raw, source, reason, detail, now)], reason)
 
 
 def guarded(
-    step: Callable[[], Result], key: bytes | None, raw: bytes, source: SourceRecord, now: int
+    step: Callable[[], Result], key: bytes | None, raw: bytes, source: Origin, now: int
 ) -> Result:
     """Run one record's step; a rejection or a bug becomes a dead letter, never a crash."""
     try:
@@ -142,7 +156,7 @@ class QuotePipeline:
         self,
         key: bytes | None,
         value: bytes | None,
-        source: SourceRecord,
+        source: Origin,
         store: SymbolStore,
         days: StateStore | None = None,
     ) -> Result:
