@@ -19,6 +19,8 @@ from streams.domain.indicators import SCALE, CloseHistory, Snapshot, to_fixed
 from streams.domain.instruments import Instrument, Registry
 from streams.domain.rules import AlertDraft, RuleBook
 from streams.domain.timeutil import (
+    MAX_EVENT_MS,
+    MIN_EVENT_MS,
     TimestampError,
     bar_event_time,
     iso,
@@ -45,7 +47,7 @@ class Rejected(Exception):
         self.detail = detail
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Tick:
     symbol: str
     ts: int  # epoch ms UTC
@@ -54,7 +56,7 @@ class Tick:
     seq: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DailyBar:
     symbol: str
     day: date
@@ -119,6 +121,102 @@ def quote_from_dict(data: dict[str, Any]) -> Quote:
     if seq is not None and (isinstance(seq, bool) or not isinstance(seq, int)):
         raise Rejected("schema", "seq is not an integer")
     return Tick(symbol=symbol, ts=ts, price=price, volume=_volume(data), seq=seq)
+
+
+_INF = math.inf
+_BAR_FIELDS = frozenset({"symbol", "date", "close", "open", "high", "low", "volume"})
+_TICK_FIELDS = frozenset({"symbol", "ts", "price", "volume", "seq"})
+_PLAIN_DAYS: dict[str, date] = {}  # "YYYY-MM-DD" -> its date, for the texts seen (bounded)
+
+
+def plain_quote(data: dict[str, Any]) -> Quote | None:
+    """The quote of a decoded value with nothing unusual in it (only the fields of a daily
+    bar or of a tick, each of its plain type and in range), or None on any doubt: the caller
+    then validates it fully (schema and :func:`quote_from_dict`), which gives the same quote
+    or the reason to reject it. A fast path: no schema validator call, no exception."""
+    symbol = data.get("symbol")
+    if type(symbol) is not str or not 0 < len(symbol) <= 64 or not symbol.strip():
+        return None
+    keys = data.keys()
+    if "date" in data:
+        if not keys <= _BAR_FIELDS:
+            return None
+        day = _plain_day(data["date"])
+        close = data.get("close")
+        if day is None or not (type(close) is float or type(close) is int) or not 0 < close < _INF:
+            return None
+        opening, high, low = data.get("open"), data.get("high"), data.get("low")
+        volume = data.get("volume")
+        if opening is None and high is None and low is None and volume is None:
+            return DailyBar(symbol, day, float(close))
+        bar = DailyBar(
+            symbol,
+            day,
+            float(close),
+            _plain_price(opening),
+            _plain_price(high),
+            _plain_price(low),
+            _plain_volume(volume),
+        )
+        if (
+            (opening is not None and bar.open is None)
+            or (high is not None and bar.high is None)
+            or (low is not None and bar.low is None)
+            or (volume is not None and bar.volume is None)
+            or (bar.high is not None and bar.low is not None and bar.high < bar.low)
+        ):
+            return None
+        return bar
+    if not keys <= _TICK_FIELDS:
+        return None
+    ts, price, seq = data.get("ts"), data.get("price"), data.get("seq")
+    volume = data.get("volume")
+    if (
+        type(ts) is not int
+        or not MIN_EVENT_MS <= ts < MAX_EVENT_MS
+        or not (type(price) is float or type(price) is int)
+        or not 0 < price < _INF
+        or not (seq is None or type(seq) is int)
+    ):
+        return None
+    tick_volume = _plain_volume(volume)
+    if volume is not None and tick_volume is None:
+        return None
+    return Tick(symbol, ts, float(price), tick_volume, seq)
+
+
+def _plain_day(text: Any) -> date | None:
+    day = _PLAIN_DAYS.get(text) if type(text) is str else None
+    if day is not None or type(text) is not str:
+        return day
+    if not (
+        len(text) == 10
+        and text.isascii()
+        and text[4] == text[7] == "-"
+        and (text[:4] + text[5:7] + text[8:]).isdigit()
+    ):
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        return None
+    if len(_PLAIN_DAYS) >= 100_000:
+        _PLAIN_DAYS.clear()
+    _PLAIN_DAYS[text] = day
+    return day
+
+
+def _plain_price(value: Any) -> float | None:
+    """A price > 0 as a float; None for None and for anything in doubt."""
+    if (type(value) is float or type(value) is int) and 0 < value < _INF:
+        return float(value)
+    return None
+
+
+def _plain_volume(value: Any) -> float | None:
+    if (type(value) is float or type(value) is int) and 0 <= value < _INF:
+        return float(value)
+    return None
 
 
 def _volume(data: dict[str, Any]) -> float | None:

@@ -80,6 +80,8 @@ def utc_now_ms() -> int:
 __all__ = [
     "DEFAULT_SESSION_CLOSE",
     "DEFAULT_TIMEZONE",
+    "MAX_EVENT_MS",
+    "MIN_EVENT_MS",
     "TimestampError",
     "bar_event_time",
     "iso",
