@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, time
 from typing import Any, Literal
 
 import orjson
@@ -21,12 +21,11 @@ from streams.domain.rules import AlertDraft, RuleBook
 from streams.domain.timeutil import (
     MAX_EVENT_MS,
     MIN_EVENT_MS,
+    LocalTime,
     TimestampError,
     bar_event_time,
-    iso,
     iso_utc,
     parse_event_time,
-    trading_day,
 )
 
 DEFAULT_SMA_WINDOWS = (5, 10, 20, 60, 120, 250)
@@ -353,6 +352,32 @@ def _round(value: float | None, digits: int = 8) -> float | None:
     return None if value is None else round(value, digits)
 
 
+class _Exchange:
+    """What the symbols of one time zone, session close and calendar share, with what the
+    engine derives from it per trading day (once: all its symbols trade the same days)."""
+
+    __slots__ = ("calendar", "close", "days", "time", "tz")
+
+    def __init__(self, tz: str, close: time, calendar: SessionCalendar | None) -> None:
+        self.tz = tz
+        self.close = close
+        self.calendar = calendar
+        self.time = LocalTime(tz)
+        self.days: dict[date, tuple[str, bool, int]] = {}
+
+    def day(self, day: date) -> tuple[str, bool, int]:
+        """``day`` as ``YYYY-MM-DD``, whether the calendar has no session that day, and the
+        event time of its daily bar (the session close, epoch ms)."""
+        found = self.days.get(day)
+        if found is None:
+            closed = self.calendar is not None and self.calendar.is_closed(day)
+            found = (day.isoformat(), closed, bar_event_time(day, self.tz, self.close))
+            if len(self.days) >= 100_000:
+                self.days.clear()
+            self.days[day] = found
+        return found
+
+
 class QuoteEngine:
     """Applies quotes to per-symbol state. Pure: the clock is injected."""
 
@@ -373,24 +398,31 @@ class QuoteEngine:
         self.extreme_windows = tuple(
             sorted({*self.signal_extremes, drawdown_window, *self.rules.extreme_windows()})
         )
-        self._calendars: dict[str, SessionCalendar] = {}
+        self._symbols: dict[str, tuple[Instrument, _Exchange]] = {}
+        self._exchanges: dict[tuple[str, time, str | None], _Exchange] = {}
 
-    def _closed(self, inst: Instrument, day: date) -> bool:
-        """True when the instrument's exchange calendar says ``day`` had no session."""
-        name = inst.calendar
-        if name is None:
-            return False
-        calendar = self._calendars.get(name)
-        if calendar is None:
-            calendar = self._calendars[name] = session_calendar(name)
-        return calendar.is_closed(day)
+    def _where(self, symbol: str) -> tuple[Instrument, _Exchange]:
+        """The symbol's instrument and exchange, looked up once per symbol (bounded)."""
+        found = self._symbols.get(symbol)
+        if found is None:
+            inst = self.registry.get(symbol)
+            key = (inst.timezone, inst.session_close, inst.calendar)
+            exchange = self._exchanges.get(key)
+            if exchange is None:
+                name = inst.calendar
+                calendar = session_calendar(name) if name is not None else None
+                exchange = self._exchanges[key] = _Exchange(*key[:2], calendar)
+            found = (inst, exchange)
+            if len(self._symbols) >= 100_000:
+                self._symbols.clear()
+            self._symbols[symbol] = found
+        return found
 
     def event_time(self, quote: Quote) -> int:
         """Epoch ms of a quote's event: the tick's time, or the bar day's session close."""
         if isinstance(quote, Tick):
             return quote.ts
-        inst = self.registry.get(quote.symbol)
-        return bar_event_time(quote.day, inst.timezone, inst.session_close)
+        return self._where(quote.symbol)[1].day(quote.day)[2]
 
     def new_state(self) -> SymbolState:
         return SymbolState(history=CloseHistory(self.sma_windows, self.extreme_windows))
@@ -407,9 +439,9 @@ class QuoteEngine:
         return state, self._apply_tick(state, quote, now_ms)
 
     def _apply_bar(self, state: SymbolState, bar: DailyBar, now_ms: int) -> Outcome:
-        inst = self.registry.get(bar.symbol)
-        day = bar.day.isoformat()
-        if self._closed(inst, bar.day):
+        inst, exchange = self._where(bar.symbol)
+        day, closed, event_time = exchange.day(bar.day)
+        if closed:
             raise Rejected(
                 "closed_session", f"daily bar for {day}: no {inst.calendar} session that day"
             )
@@ -439,7 +471,6 @@ class QuoteEngine:
         high = to_fixed(bar.high) if bar.high is not None else close
         low = to_fixed(bar.low) if bar.low is not None else close
         opening = to_fixed(bar.open) if bar.open is not None else close
-        event_time = bar_event_time(bar.day, inst.timezone, inst.session_close)
         state.day = DayBar(
             day=day,
             open=opening,
@@ -457,10 +488,9 @@ class QuoteEngine:
         return out
 
     def _apply_tick(self, state: SymbolState, tick: Tick, now_ms: int) -> Outcome:
-        inst = self.registry.get(tick.symbol)
-        local_day = trading_day(tick.ts, inst.timezone)
-        day = local_day.isoformat()
-        if self._closed(inst, local_day):
+        inst, exchange = self._where(tick.symbol)
+        day, closed, _ = exchange.day(exchange.time.day(tick.ts))
+        if closed:
             raise Rejected("closed_session", f"tick on {day}: no {inst.calendar} session that day")
         price = to_fixed(tick.price)
         key = (tick.ts, -1 if tick.seq is None else tick.seq)
@@ -522,7 +552,7 @@ class QuoteEngine:
     def _signal(
         self, symbol: str, bar: DayBar, snap: Snapshot, final: bool, prev_day: str | None
     ) -> Emitted:
-        tz = self.registry.get(symbol).timezone
+        local = self._where(symbol)[1].time
         close = bar.close / SCALE
         smas = {str(n): _round(snap.sma(n)) for n in self.signal_windows}
         distance = {
@@ -535,7 +565,7 @@ class QuoteEngine:
             "trading_day": bar.day,
             "final": final,
             "source": bar.source,
-            "event_time": iso(bar.event_time, tz),
+            "event_time": local.iso(bar.event_time),
             "price": close,
             "bar": {
                 "open": bar.open / SCALE,
@@ -561,7 +591,7 @@ class QuoteEngine:
         return Emitted("signal", symbol, value)
 
     def _alert(self, symbol: str, bar: DayBar, draft: AlertDraft, now_ms: int) -> Emitted:
-        tz = self.registry.get(symbol).timezone
+        local = self._where(symbol)[1].time
         value: dict[str, Any] = {
             "id": alert_id(
                 draft.rule,
@@ -583,7 +613,7 @@ class QuoteEngine:
             "sma": _round(draft.sma),
             "prev_price": draft.prev_price,
             "prev_sma": _round(draft.prev_sma),
-            "event_time": iso(bar.event_time, tz),
+            "event_time": local.iso(bar.event_time),
             "emitted_at": iso_utc(now_ms),
             "severity": draft.severity,
             "details": draft.details,

@@ -3,6 +3,8 @@ against the plain computation it replaces, on generated inputs (edge values incl
 
 from __future__ import annotations
 
+import random
+from datetime import datetime
 from typing import Any
 
 import fastjsonschema
@@ -12,6 +14,7 @@ from hypothesis import strategies as st
 
 from streams.contracts import validator
 from streams.domain.quotes import Rejected, plain_quote, quote_from_dict
+from streams.domain.timeutil import LocalTime, iso, trading_day, zone
 
 pytestmark = pytest.mark.unit
 
@@ -113,3 +116,43 @@ def test_the_common_shapes_take_the_fast_path() -> None:
     assert plain_quote({"symbol": "0700.HK", "date": "2025-01-02", **ohlcv}) is not None
     tick = {"symbol": "X", "ts": 1_700_000_000_000, "price": 9.5, "seq": 3, "volume": 10}
     assert plain_quote(tick) is not None
+
+
+ZONES = [
+    "Asia/Hong_Kong", "Asia/Shanghai", "UTC", "America/New_York", "Europe/London",
+    "Australia/Lord_Howe", "Asia/Kolkata", "Asia/Kathmandu", "Africa/Monrovia",
+    "America/St_Johns", "Pacific/Chatham", "Europe/Dublin", "America/Sao_Paulo",
+]  # fmt: skip
+
+
+def transitions(tz: str) -> list[int]:
+    """Epoch ms of the zone's offset changes in 1970..2100 (hour by hour scan, then ms)."""
+    zi = zone(tz)
+    out = []
+    hour = 3_600_000
+    prev = datetime.fromtimestamp(0, tz=zi).utcoffset()
+    for t in range(0, 4_102_444_800_000, hour * 24 * 7):
+        now = datetime.fromtimestamp(t / 1000, tz=zi).utcoffset()
+        if now != prev:
+            out.append(t)
+        prev = now
+    return out[:40]
+
+
+@pytest.mark.parametrize("tz", ZONES)
+def test_local_time_is_iso_and_trading_day(tz: str) -> None:
+    """LocalTime against iso()/trading_day(): random instants, every millisecond edge of a
+    span, the weeks of the zone's offset changes, and instants outside 1970..2100."""
+    rng = random.Random(tz)
+    local = LocalTime(tz)
+    times = [rng.randrange(0, 4_102_444_800_000) for _ in range(3000)]
+    times += [rng.randrange(-6 * 10**13, 25 * 10**13) for _ in range(300)]  # a bar's session close
+    for t in transitions(tz):
+        times += [t + d for d in range(-8 * 86_400_000, 8 * 86_400_000, 450_001)]
+        times += [t + d for d in (-1, 0, 1, 899_999, 900_000)]
+    times += [k * 900_000 + d for k in (0, 1, 1_900_000, 4_558_271) for d in (-1, 0, 1, 999)]
+    times += [0, 4_102_444_799_999, 4_102_444_800_000, -1]
+    for t in times:
+        assert local.iso(t) == iso(t, tz), t
+        if 0 <= t < 4_102_444_800_000:
+            assert local.day(t) == trading_day(t, tz), t
