@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from datetime import date, time
 from typing import Any, Literal
 
-import orjson
-
+from streams import codec
 from streams.domain.calendars import SessionCalendar, session_calendar
 from streams.domain.indicators import SCALE, CloseHistory, Snapshot, to_fixed
 from streams.domain.instruments import Instrument, Registry
+from streams.domain.outputs import Alert, BarPrices, Output, Signal
 from streams.domain.rules import AlertDraft, RuleBook
 from streams.domain.timeutil import (
     MAX_EVENT_MS,
@@ -229,18 +229,12 @@ def _volume(data: dict[str, Any]) -> float | None:
     return float(value)
 
 
-@dataclass(frozen=True, slots=True)
-class Emitted:
-    """One output record of the domain: to ``quotes.signals`` or ``alerts``."""
-
-    kind: Literal["signal", "alert"]
-    key: str
-    value: dict[str, Any]
-
-
-@dataclass
+@dataclass(slots=True)
 class Outcome:
-    emitted: list[Emitted] = field(default_factory=list)
+    """What one quote did: its signals and alerts in order (keyed by the quote's symbol), or
+    nothing for a duplicate."""
+
+    emitted: list[Output] = field(default_factory=list)
     duplicate: bool = False
 
 
@@ -302,7 +296,7 @@ class SymbolState:
     last_final_day: str | None = None  # the latest trading day whose close is final
 
     def to_bytes(self) -> bytes:
-        return orjson.dumps(
+        return codec.dumps(
             {
                 "v": 1,
                 "history": self.history.to_dict(),
@@ -314,7 +308,7 @@ class SymbolState:
 
     @classmethod
     def from_bytes(cls, raw: bytes, engine: QuoteEngine) -> SymbolState:
-        data = orjson.loads(raw)
+        data = codec.loads(raw)
         return cls(
             history=CloseHistory.from_dict(
                 data["history"], engine.sma_windows, engine.extreme_windows
@@ -345,11 +339,19 @@ def alert_id(
     parts: list[Any] = [rule, params, symbol, day, direction, confirmation]
     if tag is not None:
         parts.append(tag)
-    return hashlib.sha256(orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]
+    return hashlib.sha256(codec.dumps_sorted(parts)).hexdigest()[:32]
 
 
 def _round(value: float | None, digits: int = 8) -> float | None:
     return None if value is None else round(value, digits)
+
+
+def units_to_8(units: int) -> float:
+    """``round(units / SCALE, 8)``, without the round: it changes nothing. ``units / SCALE``
+    is the float nearest ``units`` * 1e-8; rounded to 8 decimals it gives that decimal when an
+    ulp is below 1e-8, and a decimal within 0.5e-8 < half an ulp of it otherwise; either
+    reads back as the same float (tested against round across magnitudes)."""
+    return units / SCALE
 
 
 class _Exchange:
@@ -398,6 +400,9 @@ class QuoteEngine:
         self.extreme_windows = tuple(
             sorted({*self.signal_extremes, drawdown_window, *self.rules.extreme_windows()})
         )
+        # signal maps: (window, its key on the wire, its divisor in fixed-point units)
+        self._sma_keys = tuple((n, str(n), n * SCALE) for n in self.signal_windows)
+        self._extreme_keys = tuple((n, str(n)) for n in self.signal_extremes)
         self._symbols: dict[str, tuple[Instrument, _Exchange]] = {}
         self._exchanges: dict[tuple[str, time, str | None], _Exchange] = {}
 
@@ -445,7 +450,7 @@ class QuoteEngine:
             raise Rejected(
                 "closed_session", f"daily bar for {day}: no {inst.calendar} session that day"
             )
-        fingerprint = orjson.dumps([bar.close, bar.open, bar.high, bar.low, bar.volume]).decode()
+        fingerprint = codec.dumps([bar.close, bar.open, bar.high, bar.low, bar.volume]).decode()
         current = state.day
         out = Outcome()
         if current is not None:
@@ -551,49 +556,53 @@ class QuoteEngine:
     # -- output values -------------------------------------------------------------------
     def _signal(
         self, symbol: str, bar: DayBar, snap: Snapshot, final: bool, prev_day: str | None
-    ) -> Emitted:
-        local = self._where(symbol)[1].time
-        close = bar.close / SCALE
-        smas = {str(n): _round(snap.sma(n)) for n in self.signal_windows}
-        distance = {
-            n: (None if v is None else _round((close - v) / v * 100, 6)) for n, v in smas.items()
-        }
-        dd_high = snap.highs.get(self.drawdown_window)
+    ) -> Signal:
+        units = bar.close
+        close = units / SCALE
+        sums = snap.sums
+        smas: dict[str, float | None] = {}
+        distance: dict[str, float | None] = {}
+        for n, key, divisor in self._sma_keys:
+            total = sums[n]
+            if total is None:
+                smas[key] = distance[key] = None
+            else:
+                sma = smas[key] = round(total / divisor, 8)
+                distance[key] = round((close - sma) / sma * 100, 6)
+        highs, lows = snap.highs, snap.lows
+        high: dict[str, float | None] = {}
+        low: dict[str, float | None] = {}
+        for n, key in self._extreme_keys:
+            h, lo = highs[n], lows[n]
+            high[key] = None if h is None else h / SCALE
+            low[key] = None if lo is None else lo / SCALE
+        dd_high = highs.get(self.drawdown_window)
         prev = snap.prev_close
-        value: dict[str, Any] = {
-            "symbol": symbol,
-            "trading_day": bar.day,
-            "final": final,
-            "source": bar.source,
-            "event_time": local.iso(bar.event_time),
-            "price": close,
-            "bar": {
-                "open": bar.open / SCALE,
-                "high": bar.high / SCALE,
-                "low": bar.low / SCALE,
-                "close": close,
-            },
-            "days": snap.count,
-            "sma": smas,
-            "distance_pct": distance,
-            "high": {str(n): _px(snap.highs[n]) for n in self.signal_extremes},
-            "low": {str(n): _px(snap.lows[n]) for n in self.signal_extremes},
-            "drawdown_pct": None
-            if dd_high is None
-            else _round((dd_high - bar.close) / dd_high * 100, 6),
-            "rolling_high": _px(dd_high),
-            "streak": snap.streak,
-            "prev_close": _px(prev),
-            "prev_trading_day": prev_day,
-            "change": None if prev is None else _round((bar.close - prev) / SCALE),
-            "change_pct": None if prev is None else _round((bar.close - prev) / prev * 100, 6),
-        }
-        return Emitted("signal", symbol, value)
+        return Signal(
+            symbol,
+            bar.day,
+            final,
+            bar.source,
+            self._where(symbol)[1].time.iso(bar.event_time),
+            close,
+            BarPrices(bar.open / SCALE, bar.high / SCALE, bar.low / SCALE, close),
+            snap.count,
+            smas,
+            distance,
+            high,
+            low,
+            None if dd_high is None else round((dd_high - units) / dd_high * 100, 6),
+            None if dd_high is None else dd_high / SCALE,
+            snap.streak,
+            None if prev is None else prev / SCALE,
+            prev_day,
+            None if prev is None else units_to_8(units - prev),
+            None if prev is None else round((units - prev) / prev * 100, 6),
+        )
 
-    def _alert(self, symbol: str, bar: DayBar, draft: AlertDraft, now_ms: int) -> Emitted:
-        local = self._where(symbol)[1].time
-        value: dict[str, Any] = {
-            "id": alert_id(
+    def _alert(self, symbol: str, bar: DayBar, draft: AlertDraft, now_ms: int) -> Alert:
+        return Alert(
+            alert_id(
                 draft.rule,
                 draft.params,
                 symbol,
@@ -602,25 +611,20 @@ class QuoteEngine:
                 draft.confirmation,
                 draft.id_tag,
             ),
-            "rule": draft.rule,
-            "rule_name": draft.rule_name,
-            "params": draft.params,
-            "symbol": symbol,
-            "trading_day": bar.day,
-            "direction": draft.direction,
-            "confirmation": draft.confirmation,
-            "price": draft.price,
-            "sma": _round(draft.sma),
-            "prev_price": draft.prev_price,
-            "prev_sma": _round(draft.prev_sma),
-            "event_time": local.iso(bar.event_time),
-            "emitted_at": iso_utc(now_ms),
-            "severity": draft.severity,
-            "details": draft.details,
-            "related_articles": [],
-        }
-        return Emitted("alert", symbol, value)
-
-
-def _px(units: int | None) -> float | None:
-    return None if units is None else units / SCALE
+            draft.rule,
+            draft.rule_name,
+            draft.params,
+            symbol,
+            bar.day,
+            draft.direction,
+            draft.confirmation,
+            draft.price,
+            _round(draft.sma),
+            draft.prev_price,
+            _round(draft.prev_sma),
+            self._where(symbol)[1].time.iso(bar.event_time),
+            iso_utc(now_ms),
+            draft.severity,
+            draft.details,
+            [],
+        )

@@ -13,7 +13,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from streams.contracts import validator
-from streams.domain.quotes import Rejected, plain_quote, quote_from_dict
+from streams.domain.indicators import SCALE
+from streams.domain.quotes import Rejected, plain_quote, quote_from_dict, units_to_8
 from streams.domain.timeutil import LocalTime, iso, trading_day, zone
 
 pytestmark = pytest.mark.unit
@@ -156,3 +157,12 @@ def test_local_time_is_iso_and_trading_day(tz: str) -> None:
         assert local.iso(t) == iso(t, tz), t
         if 0 <= t < 4_102_444_800_000:
             assert local.day(t) == trading_day(t, tz), t
+
+
+def test_units_to_8_decimals_is_round() -> None:
+    rng = random.Random(8)
+    units = [0, 1, -1, 2**53, -(2**53), 10**20, 2**26 * SCALE, 2**63 - 1, -(2**63)]
+    units += [2**k * SCALE + d for k in range(20, 40) for d in (-1, 0, 1)]
+    units += [rng.randrange(-(10**k), 10**k) for k in range(1, 25) for _ in range(3000)]
+    for u in units:
+        assert repr(units_to_8(u)) == repr(round(u / SCALE, 8)), u
