@@ -17,7 +17,7 @@ from streams.domain.calendars import SessionCalendar, session_calendar
 from streams.domain.indicators import SCALE, CloseHistory, Snapshot, to_fixed
 from streams.domain.instruments import Instrument, Registry
 from streams.domain.outputs import Alert, BarPrices, Output, Signal
-from streams.domain.rules import AlertDraft, RuleBook
+from streams.domain.rules import AlertDraft, RuleBook, RuleSpec, RuleState
 from streams.domain.timeutil import (
     MAX_EVENT_MS,
     MIN_EVENT_MS,
@@ -294,6 +294,18 @@ class SymbolState:
     day: DayBar | None = None
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)
     last_final_day: str | None = None  # the latest trading day whose close is final
+    # the symbol's rules and their state dicts in ``rules``, looked up once (not persisted)
+    rule_states: tuple[tuple[RuleSpec, ...], list[RuleState]] | None = field(
+        default=None, repr=False, compare=False
+    )
+
+    def states_of(self, rules: tuple[RuleSpec, ...]) -> list[RuleState]:
+        """The state dict of each of ``rules`` (created empty, in order, on first use)."""
+        cached = self.rule_states
+        if cached is None or cached[0] is not rules:
+            states = self.rules
+            cached = self.rule_states = (rules, [states.setdefault(r.id, {}) for r in rules])
+        return cached[1]
 
     def to_bytes(self) -> bytes:
         return codec.dumps(
@@ -536,9 +548,13 @@ class QuoteEngine:
         assert bar is not None
         snap = state.history.view(bar.close)
         out.emitted.append(self._signal(symbol, bar, snap, False, state.last_final_day))
-        for spec in self.rules.for_symbol(symbol):
-            drafts = spec.on_live(state.rules.setdefault(spec.id, {}), snap, bar.day)
-            out.emitted.extend(self._alert(symbol, bar, d, now_ms) for d in drafts)
+        rules = self.rules.for_symbol(symbol)
+        if rules:
+            for spec, rule_state in zip(rules, state.states_of(rules), strict=True):
+                if spec.live:
+                    drafts = spec.on_live(rule_state, snap, bar.day)
+                    if drafts:
+                        out.emitted += [self._alert(symbol, bar, d, now_ms) for d in drafts]
 
     def _finalize(self, state: SymbolState, symbol: str, now_ms: int, out: Outcome) -> None:
         """Close the current day: final snapshot, close-triggered rules, push the close."""
@@ -546,9 +562,12 @@ class QuoteEngine:
         assert bar is not None and not bar.final
         snap = state.history.view(bar.close)
         out.emitted.append(self._signal(symbol, bar, snap, True, state.last_final_day))
-        for spec in self.rules.for_symbol(symbol):
-            drafts = spec.on_close(state.rules.setdefault(spec.id, {}), snap)
-            out.emitted.extend(self._alert(symbol, bar, d, now_ms) for d in drafts)
+        rules = self.rules.for_symbol(symbol)
+        if rules:
+            for spec, rule_state in zip(rules, state.states_of(rules), strict=True):
+                drafts = spec.on_close(rule_state, snap)
+                if drafts:
+                    out.emitted += [self._alert(symbol, bar, d, now_ms) for d in drafts]
         state.history.push(bar.close)
         state.last_final_day = bar.day
         bar.final = True
