@@ -28,6 +28,11 @@ def dumps(value: Any) -> bytes:
     return bytes(memoryview(out))
 
 
+def dumps_sorted(value: Any) -> bytes:
+    """UTF-8 JSON bytes with the keys of every object sorted (for content hashes)."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+
+
 def loads(raw: bytes | bytearray | memoryview | str) -> Any:
     try:
         return orjson.loads(raw)

@@ -19,7 +19,7 @@ import fastjsonschema
 
 from streams.codec import DecodeError, loads
 from streams.domain.articles.article import Article, ArticleError, article_from_dict
-from streams.domain.quotes import Quote, Rejected, quote_from_dict
+from streams.domain.quotes import Quote, Rejected, plain_quote, quote_from_dict
 
 SCHEMA_DIR: Traversable = resources.files("streams").joinpath("schemas")
 SCHEMA_NAMES = (
@@ -64,6 +64,9 @@ def _json_object(raw: bytes, what: str) -> dict[str, Any]:
 def decode_quote(raw: bytes) -> Quote:
     """Bytes of a ``quotes.raw`` value to a typed quote, or :class:`Rejected` with a reason."""
     data = _json_object(raw, "a quote")
+    plain = plain_quote(data)  # the common case, without the validator
+    if plain is not None:
+        return plain
     try:
         validator("quote")(data)
     except fastjsonschema.JsonSchemaValueException as exc:

@@ -10,7 +10,7 @@ import base64
 import logging
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from streams import codec
 from streams.config import (
@@ -23,6 +23,7 @@ from streams.config import (
     QUOTES_SIGNALS,
 )
 from streams.contracts import decode_quote
+from streams.domain.outputs import DayRecord, Signal
 from streams.domain.quotes import QuoteEngine, Rejected, SymbolState
 from streams.domain.reasons import ARTICLE_REASONS, INTERNAL_ERROR, QUOTE_REASONS, REASONS
 from streams.domain.timeutil import iso_utc
@@ -55,6 +56,20 @@ class SourceRecord:
     timestamp: int | None = None
 
 
+class Origin(Protocol):
+    """Where an input record came from: a :class:`SourceRecord`, or the consumer's record
+    itself (the tasks pass it as it is: no object per record)."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int | None: ...
+    @property
+    def offset(self) -> int | None: ...
+    @property
+    def timestamp(self) -> int | None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class OutRecord:
     topic: str  # logical topic name (see streams.config)
@@ -72,7 +87,7 @@ class Result:
 
 
 def deadletter_record(
-    key: bytes | None, value: bytes, source: SourceRecord, reason: str, detail: str, now_ms: int
+    key: bytes | None, value: bytes, source: Origin, reason: str, detail: str, now_ms: int
 ) -> OutRecord:
     """The dead letter for a rejected input: original bytes, origin, reason."""
     kept = value[:MAX_DEADLETTER_ORIGINAL]
@@ -106,14 +121,14 @@ def deadletter_record(
 
 
 def dead_letter(
-    key: bytes | None, raw: bytes, source: SourceRecord, reason: str, detail: str, now: int
+    key: bytes | None, raw: bytes, source: Origin, reason: str, detail: str, now: int
 ) -> Result:
     """The result of a rejected input: its dead letter and nothing else."""
     return Result("deadletter", [deadletter_record(key, raw, source, reason, detail, now)], reason)
 
 
 def guarded(
-    step: Callable[[], Result], key: bytes | None, raw: bytes, source: SourceRecord, now: int
+    step: Callable[[], Result], key: bytes | None, raw: bytes, source: Origin, now: int
 ) -> Result:
     """Run one record's step; a rejection or a bug becomes a dead letter, never a crash."""
     try:
@@ -142,7 +157,7 @@ class QuotePipeline:
         self,
         key: bytes | None,
         value: bytes | None,
-        source: SourceRecord,
+        source: Origin,
         store: SymbolStore,
         days: StateStore | None = None,
     ) -> Result:
@@ -170,33 +185,23 @@ class QuotePipeline:
             return Result("duplicate")
         store[symbol_key] = state
         result = Result("ok", event_ms=self.engine.event_time(quote))
-        for em in outcome.emitted:
-            topic = ALERTS if em.kind == "alert" else QUOTES_SIGNALS
-            encoded = codec.dumps(em.value)
-            result.records.append(OutRecord(topic, em.key.encode("utf-8"), encoded))
-            if em.kind == "alert":
-                result.alerts.append(em.value)
-            elif days is not None and em.value["final"]:
-                days[day_key(em.key, em.value["trading_day"])] = day_record(em.value)
+        records = result.records
+        for em in outcome.emitted:  # every output is keyed by the quote's symbol
+            wire = em.to_wire()
+            if isinstance(em, Signal):
+                records.append(OutRecord(QUOTES_SIGNALS, symbol_key, codec.dumps(wire)))
+                if days is not None and em.final:
+                    days[day_key(quote.symbol, em.trading_day)] = day_record(em.day_record())
+            else:
+                records.append(OutRecord(ALERTS, symbol_key, codec.dumps(wire)))
+                result.alerts.append(wire)
         return result
 
 
-DAY_FIELDS = ("trading_day", "price", "sma", "prev_trading_day", "prev_close", "streak")
-"""What claim checks and the dashboard read of a final day; the rest of the signal is not
-kept (day records stay in memory for as long as they are kept: ~680 B as full signals).
-``open``/``high``/``low`` are kept too when the day had a range: a bar of closes only (an
-index's daily close) has open = high = low = close, and a claim about its intraday high
-must get ``unknown``, not a verdict on a made-up high."""
-
-
-def day_record(signal: dict[str, Any]) -> bytes:
-    """The kept part of a final daily signal, as bytes of exactly its length (orjson's
-    result keeps its ~8 KiB working buffer as capacity)."""
-    kept = {k: signal.get(k) for k in DAY_FIELDS}
-    bar = signal.get("bar") or {}
-    if not (bar.get("open") == bar.get("high") == bar.get("low") == bar.get("close")):
-        kept.update(open=bar["open"], high=bar["high"], low=bar["low"])
-    return bytes(memoryview(codec.dumps(kept)))
+def day_record(record: DayRecord) -> bytes:
+    """A final day's record (:class:`~streams.domain.outputs.DayRecord`) as bytes of exactly
+    their length (orjson's result keeps its ~8 KiB working buffer as capacity)."""
+    return bytes(memoryview(codec.dumps(record.to_wire())))
 
 
 def day_key(symbol: str, day: str) -> bytes:

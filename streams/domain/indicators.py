@@ -43,13 +43,14 @@ class MonotonicWindow:
         self.largest = largest
         self.items: deque[tuple[int, int]] = deque(items)  # (index, value), monotonic
 
-    def _dominates(self, a: int, b: int) -> bool:
-        return a >= b if self.largest else a <= b
-
     def push(self, index: int, value: int) -> None:
         items = self.items
-        while items and self._dominates(value, items[-1][1]):
-            items.pop()
+        if self.largest:
+            while items and value >= items[-1][1]:
+                items.pop()
+        else:
+            while items and value <= items[-1][1]:
+                items.pop()
         items.append((index, value))
         while items[0][0] <= index - self.n:
             items.popleft()
@@ -64,8 +65,22 @@ class MonotonicWindow:
                 return value
         return None
 
+    def extremes_last(self, count: int, n: int) -> tuple[int | None, int | None]:
+        """``(extreme_last(count, n), extreme_last(count, n - 1))`` in one scan."""
+        if n - 1 <= 0 or count < n - 1:
+            return self.extreme_last(count, n), None
+        floor = count - n
+        wide: int | None = None
+        for index, value in self.items:
+            if index >= floor:
+                if wide is None:
+                    wide = value
+                if index > floor:
+                    return (wide if count >= n else None), value
+        return (wide if count >= n else None), None
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(slots=True)
 class Snapshot:
     """Indicators for one trading day, computed with ``close`` as that day's close."""
 
@@ -118,30 +133,23 @@ class CloseHistory:
         lows: dict[int, int | None] = {}
         prev_highs: dict[int, int | None] = {}
         prev_lows: dict[int, int | None] = {}
+        all_highs, all_lows = self.highs, self.lows
         for n in self.extreme_windows:
-            hi_w, lo_w = self.highs[n], self.lows[n]
-            prev_highs[n] = hi_w.extreme_last(count, n)
-            prev_lows[n] = lo_w.extreme_last(count, n)
-            if new_count < n:
-                highs[n] = lows[n] = None
+            if new_count < n:  # then count < n too: no extremes of n days before this one
+                highs[n] = lows[n] = prev_highs[n] = prev_lows[n] = None
             elif n == 1:
+                prev_highs[n] = all_highs[n].extreme_last(count, 1)
+                prev_lows[n] = all_lows[n].extreme_last(count, 1)
                 highs[n] = lows[n] = close
             else:
-                hi = hi_w.extreme_last(count, n - 1)
-                lo = lo_w.extreme_last(count, n - 1)
-                highs[n] = close if hi is None else max(hi, close)
-                lows[n] = close if lo is None else min(lo, close)
+                prev_highs[n], hi = all_highs[n].extremes_last(count, n)
+                prev_lows[n], lo = all_lows[n].extremes_last(count, n)
+                highs[n] = close if hi is None or close > hi else hi
+                lows[n] = close if lo is None or close < lo else lo
         return Snapshot(
-            count=new_count,
-            close=close,
-            prev_close=prev,
-            sums=sums,
-            highs=highs,
-            lows=lows,
-            prev_highs=prev_highs,
-            prev_lows=prev_lows,
-            streak=self._next_streak(prev, close),
-        )
+            new_count, close, prev, sums, highs, lows, prev_highs, prev_lows,
+            self._next_streak(prev, close),
+        )  # fmt: skip
 
     def push(self, close: int) -> None:
         ring = self.ring

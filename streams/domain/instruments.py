@@ -66,19 +66,25 @@ class Instrument:
 class Registry:
     instruments: dict[str, Instrument] = field(default_factory=dict)
     default_timezone: str = DEFAULT_TIMEZONE
+    # the Instrument of each unlisted symbol asked for, made once (bounded)
+    _unlisted: dict[str, Instrument] = field(default_factory=dict, compare=False, repr=False)
 
     def get(self, symbol: str) -> Instrument:
-        found = self.instruments.get(symbol)
+        found = self.instruments.get(symbol) or self._unlisted.get(symbol)
         if found is None:
             exchange = exchange_of(symbol)
             if exchange is None:
-                return Instrument(symbol=symbol, timezone=self.default_timezone)
-            return Instrument(
-                symbol=symbol,
-                timezone=exchange.timezone,
-                session_close=exchange.session_close,
-                calendar=exchange.calendar,
-            )
+                found = Instrument(symbol=symbol, timezone=self.default_timezone)
+            else:
+                found = Instrument(
+                    symbol=symbol,
+                    timezone=exchange.timezone,
+                    session_close=exchange.session_close,
+                    calendar=exchange.calendar,
+                )
+            if len(self._unlisted) >= 100_000:
+                self._unlisted.clear()
+            self._unlisted[symbol] = found
         return found
 
     @classmethod

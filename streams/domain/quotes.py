@@ -9,22 +9,23 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, time
 from typing import Any, Literal
 
-import orjson
-
+from streams import codec
 from streams.domain.calendars import SessionCalendar, session_calendar
 from streams.domain.indicators import SCALE, CloseHistory, Snapshot, to_fixed
 from streams.domain.instruments import Instrument, Registry
-from streams.domain.rules import AlertDraft, RuleBook
+from streams.domain.outputs import Alert, BarPrices, Output, Signal
+from streams.domain.rules import AlertDraft, RuleBook, RuleSpec, RuleState
 from streams.domain.timeutil import (
+    MAX_EVENT_MS,
+    MIN_EVENT_MS,
+    LocalTime,
     TimestampError,
     bar_event_time,
-    iso,
     iso_utc,
     parse_event_time,
-    trading_day,
 )
 
 DEFAULT_SMA_WINDOWS = (5, 10, 20, 60, 120, 250)
@@ -45,7 +46,7 @@ class Rejected(Exception):
         self.detail = detail
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Tick:
     symbol: str
     ts: int  # epoch ms UTC
@@ -54,7 +55,7 @@ class Tick:
     seq: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DailyBar:
     symbol: str
     day: date
@@ -121,6 +122,102 @@ def quote_from_dict(data: dict[str, Any]) -> Quote:
     return Tick(symbol=symbol, ts=ts, price=price, volume=_volume(data), seq=seq)
 
 
+_INF = math.inf
+_BAR_FIELDS = frozenset({"symbol", "date", "close", "open", "high", "low", "volume"})
+_TICK_FIELDS = frozenset({"symbol", "ts", "price", "volume", "seq"})
+_PLAIN_DAYS: dict[str, date] = {}  # "YYYY-MM-DD" -> its date, for the texts seen (bounded)
+
+
+def plain_quote(data: dict[str, Any]) -> Quote | None:
+    """The quote of a decoded value with nothing unusual in it (only the fields of a daily
+    bar or of a tick, each of its plain type and in range), or None on any doubt: the caller
+    then validates it fully (schema and :func:`quote_from_dict`), which gives the same quote
+    or the reason to reject it. A fast path: no schema validator call, no exception."""
+    symbol = data.get("symbol")
+    if type(symbol) is not str or not 0 < len(symbol) <= 64 or not symbol.strip():
+        return None
+    keys = data.keys()
+    if "date" in data:
+        if not keys <= _BAR_FIELDS:
+            return None
+        day = _plain_day(data["date"])
+        close = data.get("close")
+        if day is None or not (type(close) is float or type(close) is int) or not 0 < close < _INF:
+            return None
+        opening, high, low = data.get("open"), data.get("high"), data.get("low")
+        volume = data.get("volume")
+        if opening is None and high is None and low is None and volume is None:
+            return DailyBar(symbol, day, float(close))
+        bar = DailyBar(
+            symbol,
+            day,
+            float(close),
+            _plain_price(opening),
+            _plain_price(high),
+            _plain_price(low),
+            _plain_volume(volume),
+        )
+        if (
+            (opening is not None and bar.open is None)
+            or (high is not None and bar.high is None)
+            or (low is not None and bar.low is None)
+            or (volume is not None and bar.volume is None)
+            or (bar.high is not None and bar.low is not None and bar.high < bar.low)
+        ):
+            return None
+        return bar
+    if not keys <= _TICK_FIELDS:
+        return None
+    ts, price, seq = data.get("ts"), data.get("price"), data.get("seq")
+    volume = data.get("volume")
+    if (
+        type(ts) is not int
+        or not MIN_EVENT_MS <= ts < MAX_EVENT_MS
+        or not (type(price) is float or type(price) is int)
+        or not 0 < price < _INF
+        or not (seq is None or type(seq) is int)
+    ):
+        return None
+    tick_volume = _plain_volume(volume)
+    if volume is not None and tick_volume is None:
+        return None
+    return Tick(symbol, ts, float(price), tick_volume, seq)
+
+
+def _plain_day(text: Any) -> date | None:
+    day = _PLAIN_DAYS.get(text) if type(text) is str else None
+    if day is not None or type(text) is not str:
+        return day
+    if not (
+        len(text) == 10
+        and text.isascii()
+        and text[4] == text[7] == "-"
+        and (text[:4] + text[5:7] + text[8:]).isdigit()
+    ):
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        return None
+    if len(_PLAIN_DAYS) >= 100_000:
+        _PLAIN_DAYS.clear()
+    _PLAIN_DAYS[text] = day
+    return day
+
+
+def _plain_price(value: Any) -> float | None:
+    """A price > 0 as a float; None for None and for anything in doubt."""
+    if (type(value) is float or type(value) is int) and 0 < value < _INF:
+        return float(value)
+    return None
+
+
+def _plain_volume(value: Any) -> float | None:
+    if (type(value) is float or type(value) is int) and 0 <= value < _INF:
+        return float(value)
+    return None
+
+
 def _volume(data: dict[str, Any]) -> float | None:
     value = data.get("volume")
     if value is None:
@@ -132,18 +229,12 @@ def _volume(data: dict[str, Any]) -> float | None:
     return float(value)
 
 
-@dataclass(frozen=True, slots=True)
-class Emitted:
-    """One output record of the domain: to ``quotes.signals`` or ``alerts``."""
-
-    kind: Literal["signal", "alert"]
-    key: str
-    value: dict[str, Any]
-
-
-@dataclass
+@dataclass(slots=True)
 class Outcome:
-    emitted: list[Emitted] = field(default_factory=list)
+    """What one quote did: its signals and alerts in order (keyed by the quote's symbol), or
+    nothing for a duplicate."""
+
+    emitted: list[Output] = field(default_factory=list)
     duplicate: bool = False
 
 
@@ -203,9 +294,21 @@ class SymbolState:
     day: DayBar | None = None
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)
     last_final_day: str | None = None  # the latest trading day whose close is final
+    # the symbol's rules and their state dicts in ``rules``, looked up once (not persisted)
+    rule_states: tuple[tuple[RuleSpec, ...], list[RuleState]] | None = field(
+        default=None, repr=False, compare=False
+    )
+
+    def states_of(self, rules: tuple[RuleSpec, ...]) -> list[RuleState]:
+        """The state dict of each of ``rules`` (created empty, in order, on first use)."""
+        cached = self.rule_states
+        if cached is None or cached[0] is not rules:
+            states = self.rules
+            cached = self.rule_states = (rules, [states.setdefault(r.id, {}) for r in rules])
+        return cached[1]
 
     def to_bytes(self) -> bytes:
-        return orjson.dumps(
+        return codec.dumps(
             {
                 "v": 1,
                 "history": self.history.to_dict(),
@@ -217,7 +320,7 @@ class SymbolState:
 
     @classmethod
     def from_bytes(cls, raw: bytes, engine: QuoteEngine) -> SymbolState:
-        data = orjson.loads(raw)
+        data = codec.loads(raw)
         return cls(
             history=CloseHistory.from_dict(
                 data["history"], engine.sma_windows, engine.extreme_windows
@@ -248,11 +351,45 @@ def alert_id(
     parts: list[Any] = [rule, params, symbol, day, direction, confirmation]
     if tag is not None:
         parts.append(tag)
-    return hashlib.sha256(orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]
+    return hashlib.sha256(codec.dumps_sorted(parts)).hexdigest()[:32]
 
 
 def _round(value: float | None, digits: int = 8) -> float | None:
     return None if value is None else round(value, digits)
+
+
+def units_to_8(units: int) -> float:
+    """``round(units / SCALE, 8)``, without the round: it changes nothing. ``units / SCALE``
+    is the float nearest ``units`` * 1e-8; rounded to 8 decimals it gives that decimal when an
+    ulp is below 1e-8, and a decimal within 0.5e-8 < half an ulp of it otherwise; either
+    reads back as the same float (tested against round across magnitudes)."""
+    return units / SCALE
+
+
+class _Exchange:
+    """What the symbols of one time zone, session close and calendar share, with what the
+    engine derives from it per trading day (once: all its symbols trade the same days)."""
+
+    __slots__ = ("calendar", "close", "days", "time", "tz")
+
+    def __init__(self, tz: str, close: time, calendar: SessionCalendar | None) -> None:
+        self.tz = tz
+        self.close = close
+        self.calendar = calendar
+        self.time = LocalTime(tz)
+        self.days: dict[date, tuple[str, bool, int]] = {}
+
+    def day(self, day: date) -> tuple[str, bool, int]:
+        """``day`` as ``YYYY-MM-DD``, whether the calendar has no session that day, and the
+        event time of its daily bar (the session close, epoch ms)."""
+        found = self.days.get(day)
+        if found is None:
+            closed = self.calendar is not None and self.calendar.is_closed(day)
+            found = (day.isoformat(), closed, bar_event_time(day, self.tz, self.close))
+            if len(self.days) >= 100_000:
+                self.days.clear()
+            self.days[day] = found
+        return found
 
 
 class QuoteEngine:
@@ -275,24 +412,34 @@ class QuoteEngine:
         self.extreme_windows = tuple(
             sorted({*self.signal_extremes, drawdown_window, *self.rules.extreme_windows()})
         )
-        self._calendars: dict[str, SessionCalendar] = {}
+        # signal maps: (window, its key on the wire, its divisor in fixed-point units)
+        self._sma_keys = tuple((n, str(n), n * SCALE) for n in self.signal_windows)
+        self._extreme_keys = tuple((n, str(n)) for n in self.signal_extremes)
+        self._symbols: dict[str, tuple[Instrument, _Exchange]] = {}
+        self._exchanges: dict[tuple[str, time, str | None], _Exchange] = {}
 
-    def _closed(self, inst: Instrument, day: date) -> bool:
-        """True when the instrument's exchange calendar says ``day`` had no session."""
-        name = inst.calendar
-        if name is None:
-            return False
-        calendar = self._calendars.get(name)
-        if calendar is None:
-            calendar = self._calendars[name] = session_calendar(name)
-        return calendar.is_closed(day)
+    def _where(self, symbol: str) -> tuple[Instrument, _Exchange]:
+        """The symbol's instrument and exchange, looked up once per symbol (bounded)."""
+        found = self._symbols.get(symbol)
+        if found is None:
+            inst = self.registry.get(symbol)
+            key = (inst.timezone, inst.session_close, inst.calendar)
+            exchange = self._exchanges.get(key)
+            if exchange is None:
+                name = inst.calendar
+                calendar = session_calendar(name) if name is not None else None
+                exchange = self._exchanges[key] = _Exchange(*key[:2], calendar)
+            found = (inst, exchange)
+            if len(self._symbols) >= 100_000:
+                self._symbols.clear()
+            self._symbols[symbol] = found
+        return found
 
     def event_time(self, quote: Quote) -> int:
         """Epoch ms of a quote's event: the tick's time, or the bar day's session close."""
         if isinstance(quote, Tick):
             return quote.ts
-        inst = self.registry.get(quote.symbol)
-        return bar_event_time(quote.day, inst.timezone, inst.session_close)
+        return self._where(quote.symbol)[1].day(quote.day)[2]
 
     def new_state(self) -> SymbolState:
         return SymbolState(history=CloseHistory(self.sma_windows, self.extreme_windows))
@@ -309,13 +456,13 @@ class QuoteEngine:
         return state, self._apply_tick(state, quote, now_ms)
 
     def _apply_bar(self, state: SymbolState, bar: DailyBar, now_ms: int) -> Outcome:
-        inst = self.registry.get(bar.symbol)
-        day = bar.day.isoformat()
-        if self._closed(inst, bar.day):
+        inst, exchange = self._where(bar.symbol)
+        day, closed, event_time = exchange.day(bar.day)
+        if closed:
             raise Rejected(
                 "closed_session", f"daily bar for {day}: no {inst.calendar} session that day"
             )
-        fingerprint = orjson.dumps([bar.close, bar.open, bar.high, bar.low, bar.volume]).decode()
+        fingerprint = codec.dumps([bar.close, bar.open, bar.high, bar.low, bar.volume]).decode()
         current = state.day
         out = Outcome()
         if current is not None:
@@ -341,7 +488,6 @@ class QuoteEngine:
         high = to_fixed(bar.high) if bar.high is not None else close
         low = to_fixed(bar.low) if bar.low is not None else close
         opening = to_fixed(bar.open) if bar.open is not None else close
-        event_time = bar_event_time(bar.day, inst.timezone, inst.session_close)
         state.day = DayBar(
             day=day,
             open=opening,
@@ -359,10 +505,9 @@ class QuoteEngine:
         return out
 
     def _apply_tick(self, state: SymbolState, tick: Tick, now_ms: int) -> Outcome:
-        inst = self.registry.get(tick.symbol)
-        local_day = trading_day(tick.ts, inst.timezone)
-        day = local_day.isoformat()
-        if self._closed(inst, local_day):
+        inst, exchange = self._where(tick.symbol)
+        day, closed, _ = exchange.day(exchange.time.day(tick.ts))
+        if closed:
             raise Rejected("closed_session", f"tick on {day}: no {inst.calendar} session that day")
         price = to_fixed(tick.price)
         key = (tick.ts, -1 if tick.seq is None else tick.seq)
@@ -403,9 +548,13 @@ class QuoteEngine:
         assert bar is not None
         snap = state.history.view(bar.close)
         out.emitted.append(self._signal(symbol, bar, snap, False, state.last_final_day))
-        for spec in self.rules.for_symbol(symbol):
-            drafts = spec.on_live(state.rules.setdefault(spec.id, {}), snap, bar.day)
-            out.emitted.extend(self._alert(symbol, bar, d, now_ms) for d in drafts)
+        rules = self.rules.for_symbol(symbol)
+        if rules:
+            for spec, rule_state in zip(rules, state.states_of(rules), strict=True):
+                if spec.live:
+                    drafts = spec.on_live(rule_state, snap, bar.day)
+                    if drafts:
+                        out.emitted += [self._alert(symbol, bar, d, now_ms) for d in drafts]
 
     def _finalize(self, state: SymbolState, symbol: str, now_ms: int, out: Outcome) -> None:
         """Close the current day: final snapshot, close-triggered rules, push the close."""
@@ -413,9 +562,12 @@ class QuoteEngine:
         assert bar is not None and not bar.final
         snap = state.history.view(bar.close)
         out.emitted.append(self._signal(symbol, bar, snap, True, state.last_final_day))
-        for spec in self.rules.for_symbol(symbol):
-            drafts = spec.on_close(state.rules.setdefault(spec.id, {}), snap)
-            out.emitted.extend(self._alert(symbol, bar, d, now_ms) for d in drafts)
+        rules = self.rules.for_symbol(symbol)
+        if rules:
+            for spec, rule_state in zip(rules, state.states_of(rules), strict=True):
+                drafts = spec.on_close(rule_state, snap)
+                if drafts:
+                    out.emitted += [self._alert(symbol, bar, d, now_ms) for d in drafts]
         state.history.push(bar.close)
         state.last_final_day = bar.day
         bar.final = True
@@ -423,49 +575,53 @@ class QuoteEngine:
     # -- output values -------------------------------------------------------------------
     def _signal(
         self, symbol: str, bar: DayBar, snap: Snapshot, final: bool, prev_day: str | None
-    ) -> Emitted:
-        tz = self.registry.get(symbol).timezone
-        close = bar.close / SCALE
-        smas = {str(n): _round(snap.sma(n)) for n in self.signal_windows}
-        distance = {
-            n: (None if v is None else _round((close - v) / v * 100, 6)) for n, v in smas.items()
-        }
-        dd_high = snap.highs.get(self.drawdown_window)
+    ) -> Signal:
+        units = bar.close
+        close = units / SCALE
+        sums = snap.sums
+        smas: dict[str, float | None] = {}
+        distance: dict[str, float | None] = {}
+        for n, key, divisor in self._sma_keys:
+            total = sums[n]
+            if total is None:
+                smas[key] = distance[key] = None
+            else:
+                sma = smas[key] = round(total / divisor, 8)
+                distance[key] = round((close - sma) / sma * 100, 6)
+        highs, lows = snap.highs, snap.lows
+        high: dict[str, float | None] = {}
+        low: dict[str, float | None] = {}
+        for n, key in self._extreme_keys:
+            h, lo = highs[n], lows[n]
+            high[key] = None if h is None else h / SCALE
+            low[key] = None if lo is None else lo / SCALE
+        dd_high = highs.get(self.drawdown_window)
         prev = snap.prev_close
-        value: dict[str, Any] = {
-            "symbol": symbol,
-            "trading_day": bar.day,
-            "final": final,
-            "source": bar.source,
-            "event_time": iso(bar.event_time, tz),
-            "price": close,
-            "bar": {
-                "open": bar.open / SCALE,
-                "high": bar.high / SCALE,
-                "low": bar.low / SCALE,
-                "close": close,
-            },
-            "days": snap.count,
-            "sma": smas,
-            "distance_pct": distance,
-            "high": {str(n): _px(snap.highs[n]) for n in self.signal_extremes},
-            "low": {str(n): _px(snap.lows[n]) for n in self.signal_extremes},
-            "drawdown_pct": None
-            if dd_high is None
-            else _round((dd_high - bar.close) / dd_high * 100, 6),
-            "rolling_high": _px(dd_high),
-            "streak": snap.streak,
-            "prev_close": _px(prev),
-            "prev_trading_day": prev_day,
-            "change": None if prev is None else _round((bar.close - prev) / SCALE),
-            "change_pct": None if prev is None else _round((bar.close - prev) / prev * 100, 6),
-        }
-        return Emitted("signal", symbol, value)
+        return Signal(
+            symbol,
+            bar.day,
+            final,
+            bar.source,
+            self._where(symbol)[1].time.iso(bar.event_time),
+            close,
+            BarPrices(bar.open / SCALE, bar.high / SCALE, bar.low / SCALE, close),
+            snap.count,
+            smas,
+            distance,
+            high,
+            low,
+            None if dd_high is None else round((dd_high - units) / dd_high * 100, 6),
+            None if dd_high is None else dd_high / SCALE,
+            snap.streak,
+            None if prev is None else prev / SCALE,
+            prev_day,
+            None if prev is None else units_to_8(units - prev),
+            None if prev is None else round((units - prev) / prev * 100, 6),
+        )
 
-    def _alert(self, symbol: str, bar: DayBar, draft: AlertDraft, now_ms: int) -> Emitted:
-        tz = self.registry.get(symbol).timezone
-        value: dict[str, Any] = {
-            "id": alert_id(
+    def _alert(self, symbol: str, bar: DayBar, draft: AlertDraft, now_ms: int) -> Alert:
+        return Alert(
+            alert_id(
                 draft.rule,
                 draft.params,
                 symbol,
@@ -474,25 +630,20 @@ class QuoteEngine:
                 draft.confirmation,
                 draft.id_tag,
             ),
-            "rule": draft.rule,
-            "rule_name": draft.rule_name,
-            "params": draft.params,
-            "symbol": symbol,
-            "trading_day": bar.day,
-            "direction": draft.direction,
-            "confirmation": draft.confirmation,
-            "price": draft.price,
-            "sma": _round(draft.sma),
-            "prev_price": draft.prev_price,
-            "prev_sma": _round(draft.prev_sma),
-            "event_time": iso(bar.event_time, tz),
-            "emitted_at": iso_utc(now_ms),
-            "severity": draft.severity,
-            "details": draft.details,
-            "related_articles": [],
-        }
-        return Emitted("alert", symbol, value)
-
-
-def _px(units: int | None) -> float | None:
-    return None if units is None else units / SCALE
+            draft.rule,
+            draft.rule_name,
+            draft.params,
+            symbol,
+            bar.day,
+            draft.direction,
+            draft.confirmation,
+            draft.price,
+            _round(draft.sma),
+            draft.prev_price,
+            _round(draft.prev_sma),
+            self._where(symbol)[1].time.iso(bar.event_time),
+            iso_utc(now_ms),
+            draft.severity,
+            draft.details,
+            [],
+        )

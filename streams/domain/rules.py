@@ -13,7 +13,7 @@ import difflib
 import fnmatch
 import functools
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -22,6 +22,7 @@ from typing import Any
 from streams.domain.indicators import SCALE, Snapshot
 
 RuleState = dict[str, Any]
+Evaluator = Callable[["RuleSpec", RuleState, Snapshot, bool], list["AlertDraft"]]
 
 KINDS = ("ma_cross", "sma_cross", "drawdown", "streak", "new_high", "new_low")
 SEVERITIES = ("info", "warning", "critical")
@@ -31,7 +32,7 @@ class RuleConfigError(ValueError):
     """A rules file that does not describe valid rules."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AlertDraft:
     """What a rule says; the engine adds identity, symbol, day and times."""
 
@@ -72,6 +73,24 @@ class RuleSpec:
     name: str | None = None
     id: str = ""
     id_tag: str | None = None
+    # derived once from kind and params (hot path): the parameters by name, windows as ints
+    # and decimal thresholds also as exact fractions (``pct_exact``, ``hysteresis_exact``)
+    arg: dict[str, Any] = field(init=False, repr=False, compare=False)
+    live: bool = field(init=False, repr=False, compare=False)  # evaluated on live prices
+    _evaluate: Evaluator = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        arg = dict(self.params)
+        for name in ("window", "short", "long", "days"):
+            if name in arg:
+                arg[name] = int(arg[name])
+        for name in ("hysteresis", "pct"):
+            if name in arg:
+                arg[name + "_exact"] = _fraction(arg[name])
+        object.__setattr__(self, "arg", arg)
+        live = self.kind == "ma_cross" and arg.get("trigger") == "intraday"
+        object.__setattr__(self, "live", live)
+        object.__setattr__(self, "_evaluate", _EVALUATORS[self.kind])
 
     @property
     def key(self) -> str:
@@ -103,11 +122,12 @@ class RuleSpec:
     # -- evaluation -------------------------------------------------------------------
     def on_close(self, state: RuleState, snap: Snapshot) -> list[AlertDraft]:
         """Evaluate on a final daily close; updates ``state`` in place."""
-        return _EVALUATORS[self.kind](self, state, snap, True)
+        return self._evaluate(self, state, snap, True)
 
     def on_live(self, state: RuleState, snap: Snapshot, day: str) -> list[AlertDraft]:
-        """Evaluate on a live (provisional) price; only ``ma_cross`` with ``intraday``."""
-        if self.kind != "ma_cross" or self.param("trigger") != "intraday":
+        """Evaluate on a live (provisional) price; only ``ma_cross`` with ``intraday``
+        (:attr:`live`)."""
+        if not self.live:
             return []
         return _ma_cross_live(self, state, snap, day)
 
@@ -148,12 +168,13 @@ def _side(close: int, total: int, n: int, band: Fraction) -> str | None:
 
 
 def _ma_cross(spec: RuleSpec, state: RuleState, snap: Snapshot, final: bool) -> list[AlertDraft]:
-    n = int(spec.param("window"))
+    arg = spec.arg
+    n = arg["window"]
     total = snap.sums.get(n)
     out: list[AlertDraft] = []
     if total is None:
         return out
-    band = _fraction(spec.param("hysteresis"))
+    band = arg["hysteresis_exact"]
     side = _side(snap.close, total, n, band)
     sma = total / (n * SCALE)
     price = snap.close / SCALE
@@ -191,12 +212,12 @@ def _ma_cross(spec: RuleSpec, state: RuleState, snap: Snapshot, final: bool) -> 
 
 
 def _ma_cross_live(spec: RuleSpec, state: RuleState, snap: Snapshot, day: str) -> list[AlertDraft]:
-    n = int(spec.param("window"))
+    n = spec.arg["window"]
     total = snap.sums.get(n)
     prev_side = state.get("side")
     if total is None or prev_side is None or state.get("intraday_day") == day:
         return []
-    side = _side(snap.close, total, n, _fraction(spec.param("hysteresis")))
+    side = _side(snap.close, total, n, spec.arg["hysteresis_exact"])
     if side is None or side == prev_side:
         return []
     price = snap.close / SCALE
@@ -215,7 +236,7 @@ def _ma_cross_live(spec: RuleSpec, state: RuleState, snap: Snapshot, day: str) -
 
 
 def _sma_cross(spec: RuleSpec, state: RuleState, snap: Snapshot, final: bool) -> list[AlertDraft]:
-    short, long = int(spec.param("short")), int(spec.param("long"))
+    short, long = spec.arg["short"], spec.arg["long"]
     s_total, l_total = snap.sums.get(short), snap.sums.get(long)
     if s_total is None or l_total is None:
         return []
@@ -247,11 +268,11 @@ def _sma_cross(spec: RuleSpec, state: RuleState, snap: Snapshot, final: bool) ->
 
 
 def _drawdown(spec: RuleSpec, state: RuleState, snap: Snapshot, final: bool) -> list[AlertDraft]:
-    n = int(spec.param("window"))
+    n = spec.arg["window"]
     high = snap.highs.get(n)
     if high is None:
         return []
-    threshold = _fraction(spec.param("pct"))
+    threshold = spec.arg["pct_exact"]
     dd = Fraction(high - snap.close, high) * 100
     inside = dd >= threshold
     was = state.get("inside")
@@ -270,7 +291,7 @@ def _drawdown(spec: RuleSpec, state: RuleState, snap: Snapshot, final: bool) -> 
 
 
 def _streak(spec: RuleSpec, state: RuleState, snap: Snapshot, final: bool) -> list[AlertDraft]:
-    n = int(spec.param("days"))
+    n = spec.arg["days"]
     if abs(snap.streak) != n:
         return []
     return [
@@ -285,7 +306,7 @@ def _streak(spec: RuleSpec, state: RuleState, snap: Snapshot, final: bool) -> li
 
 
 def _new_extreme(spec: RuleSpec, state: RuleState, snap: Snapshot, final: bool) -> list[AlertDraft]:
-    n = int(spec.param("window"))
+    n = spec.arg["window"]
     high = spec.kind == "new_high"
     prior = (snap.prev_highs if high else snap.prev_lows).get(n)
     if prior is None:
@@ -303,7 +324,7 @@ def _new_extreme(spec: RuleSpec, state: RuleState, snap: Snapshot, final: bool) 
     return []
 
 
-_EVALUATORS = {
+_EVALUATORS: dict[str, Evaluator] = {
     "ma_cross": _ma_cross,
     "sma_cross": _sma_cross,
     "drawdown": _drawdown,

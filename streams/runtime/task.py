@@ -16,7 +16,7 @@ from streams.article_pipeline import ArticlePipeline
 from streams.domain.quotes import SymbolState
 from streams.domain.reasons import INTERNAL_ERROR
 from streams.domain.timeutil import utc_now_ms
-from streams.pipeline import OutRecord, QuotePipeline, Result, SourceRecord, dead_letter
+from streams.pipeline import Origin, OutRecord, QuotePipeline, SourceRecord, dead_letter
 from streams.runtime.store import ChangelogStore, DayStore
 
 OFFSETS_KEY = b""
@@ -50,7 +50,7 @@ class Batch:
     alerts: list[dict[str, Any]] = field(default_factory=list)
     # (reason, source) of each dead letter: counted once the batch is committed, like the
     # alerts (a batch that is discarded and replayed must not count its dead letters twice)
-    dead: list[tuple[str | None, SourceRecord]] = field(default_factory=list)
+    dead: list[tuple[str | None, Origin]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.offsets)
@@ -95,31 +95,57 @@ class Task:
 
     def process(self, records: Iterable[ConsumerRecord[bytes, bytes]], quotes_topic: str) -> None:
         """Run the pipelines over ``records`` (one partition's, in offset order) into the open
-        batch. Raises :class:`TaskCorrupted` on a bug in the domain."""
+        batch. Raises :class:`TaskCorrupted` on a bug in the domain.
+
+        Metrics are counted once per call, not once per record: records in and duplicates by
+        count, the processing time as the call's mean per record (one observation per
+        record), the processing lag of each record against one clock read."""
         batch = self.open
-        for rec in records:
-            started = time.perf_counter()
-            source = SourceRecord(rec.topic, rec.partition, rec.offset, rec.timestamp)
-            raw = rec.value if rec.value is not None else b""
-            if (rec.topic, rec.offset) in self.poison:
-                detail = "the domain raised an unexpected error on this record (see the log)"
-                result = dead_letter(rec.key, raw, source, INTERNAL_ERROR, detail, utc_now_ms())
-            else:
-                if rec.topic == quotes_topic:
-                    result = self.quotes.process(rec.key, raw, source, self.state, self.days)
-                    if result.status == "ok" and rec.key is not None:
-                        # a new final day may decide claims that were waiting for it
-                        result.records += self.claims.recheck(rec.key, self.days, self.latest)
+        out, alerts, dead = batch.records, batch.alerts, batch.dead
+        quotes, recheck = self.quotes.process, self.claims.recheck
+        state, days, latest, poison = self.state, self.days, self.latest, self.poison
+        counts: dict[str, list[int]] = {}  # topic -> [records, duplicates]
+        events: list[int] = []  # event times (ms) of the quote records processed
+        last: dict[str, ConsumerRecord[bytes, bytes]] = {}  # topic -> its last record here
+        started = time.perf_counter()
+        try:
+            for rec in records:
+                topic = rec.topic
+                raw = rec.value if rec.value is not None else b""
+                if poison and (topic, rec.offset) in poison:
+                    detail = "the domain raised an unexpected error on this record (see the log)"
+                    result = dead_letter(rec.key, raw, rec, INTERNAL_ERROR, detail, utc_now_ms())
                 else:
-                    result = self.claims.check(rec.key, raw, source, self.days, self.latest)
-                if result.reason == INTERNAL_ERROR:
-                    raise TaskCorrupted((rec.topic, rec.offset))
-            batch.records += result.records
-            batch.alerts += result.alerts
-            if result.status == "deadletter":
-                batch.dead.append((result.reason, source))
-            batch.offsets[TopicPartition(rec.topic, rec.partition)] = rec.offset + 1
-            _count(result, source, started)
+                    if topic == quotes_topic:
+                        result = quotes(rec.key, raw, rec, state, days)
+                        if result.status == "ok" and rec.key is not None:
+                            # a new final day may decide claims that were waiting for it
+                            result.records += recheck(rec.key, days, latest)
+                    else:
+                        source = SourceRecord(topic, rec.partition, rec.offset, rec.timestamp)
+                        result = self.claims.check(rec.key, raw, source, days, latest)
+                    if result.reason == INTERNAL_ERROR:
+                        raise TaskCorrupted((topic, rec.offset))
+                status = result.status
+                if status == "ok":
+                    if result.event_ms is not None:
+                        events.append(result.event_ms)
+                elif status == "deadletter":
+                    dead.append((result.reason, rec))
+                out += result.records
+                if result.alerts:
+                    alerts += result.alerts
+                last[topic] = rec
+                count = counts.get(topic)
+                if count is None:
+                    count = counts[topic] = [0, 0]
+                count[0] += 1
+                if status == "duplicate":
+                    count[1] += 1
+        finally:
+            for topic, rec in last.items():
+                batch.offsets[TopicPartition(topic, rec.partition)] = rec.offset + 1
+            _count(counts, quotes_topic, events, time.perf_counter() - started)
 
     def take_commit(self) -> Commit:
         """The open batch and the state it changed, as a :class:`Commit`; a new batch opens.
@@ -160,13 +186,29 @@ class _TopicMetrics:
 _TOPIC_METRICS: dict[str, _TopicMetrics] = {}
 
 
-def _count(result: Result, source: SourceRecord, started: float) -> None:
-    m = _TOPIC_METRICS.get(source.topic)
+def _topic_metrics(topic: str) -> _TopicMetrics:
+    m = _TOPIC_METRICS.get(topic)
     if m is None:
-        m = _TOPIC_METRICS[source.topic] = _TopicMetrics(source.topic)
-    m.records_in.inc()
-    if result.status == "duplicate":
-        m.duplicates.inc()
-    if result.event_ms is not None:
-        m.lag.observe(max(0.0, utc_now_ms() - result.event_ms) / 1000)
-    m.seconds.observe(time.perf_counter() - started)
+        m = _TOPIC_METRICS[topic] = _TopicMetrics(topic)
+    return m
+
+
+def _count(
+    counts: dict[str, list[int]], quotes_topic: str, events: list[int], elapsed: float
+) -> None:
+    """One call's metrics: ``counts`` (topic -> [records, duplicates]), the event times of
+    its quote records (lag against one clock read) and its time (the mean per record)."""
+    total = sum(n for n, _ in counts.values())
+    if not total:
+        return
+    per_record = elapsed / total
+    for topic, (n, duplicates) in counts.items():
+        m = _topic_metrics(topic)
+        m.records_in.inc(n)
+        if duplicates:
+            m.duplicates.inc(duplicates)
+        metrics.observe_many(m.seconds, per_record, n)
+    if events:
+        now = utc_now_ms()
+        lags = [max(0, now - e) / 1000 for e in events]
+        metrics.observe_all(_topic_metrics(quotes_topic).lag, lags)

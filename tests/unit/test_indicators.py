@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.domain.indicators import SCALE, CloseHistory, to_fixed
+from streams.domain.indicators import SCALE, CloseHistory, MonotonicWindow, to_fixed
 
 pytestmark = pytest.mark.unit
 
@@ -125,3 +125,23 @@ def test_huge_sums_survive_serialization() -> None:
     data = orjson.loads(orjson.dumps(hist.to_dict()))
     again = CloseHistory.from_dict(data, (250,), ())
     assert again.view(to_fixed(1e12)).sma(250) == pytest.approx(1e12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.integers(1, 50), min_size=0, max_size=80),
+    st.integers(1, 30),
+    st.booleans(),
+)
+def test_both_extremes_in_one_scan_are_the_two_lookups(
+    values: list[int], n: int, largest: bool
+) -> None:
+    window = MonotonicWindow(n, largest)
+    for count, value in enumerate([*values, None]):
+        for k in range(1, n + 2):
+            want = (window.extreme_last(count, k), window.extreme_last(count, k - 1))
+            if k == 1:
+                want = (window.extreme_last(count, 1), None)
+            assert window.extremes_last(count, k) == want, (count, k)
+        if value is not None:
+            window.push(count, value)

@@ -132,3 +132,39 @@ def test_a_batch_counts_its_dead_letters_only_once_committed() -> None:
         ("invalid_json", 4),
     ]
     assert counted() == before
+
+
+def test_a_batch_is_counted_once_with_the_totals_of_one_count_per_record() -> None:
+    """Task.process counts its records once per call: records in, duplicates, one
+    processing-time observation per record and one lag observation per record processed."""
+    from prometheus_client import REGISTRY
+
+    def sample(name: str) -> float:
+        return REGISTRY.get_sample_value(name, {"topic": TOPIC}) or 0.0
+
+    names = (
+        "windvane_records_in_total",
+        "windvane_duplicates_total",
+        "windvane_processing_seconds_count",
+        "windvane_processing_lag_seconds_count",
+    )
+    before = {n: sample(n) for n in names}
+    lag_before = REGISTRY.get_sample_value(
+        "windvane_processing_lag_seconds_bucket", {"topic": TOPIC, "le": "86400.0"}
+    )
+    bars = hstech()[:6]
+    records = [*bars, record(6, bars[5].value), record(7, b"{nope")]  # a duplicate, a dead one
+    task = new_task(QuoteEngine(RuleBook.default()))
+    task.process(records, TOPIC)
+    got = {n: sample(n) - before[n] for n in names}
+    assert got == {
+        "windvane_records_in_total": 8,
+        "windvane_duplicates_total": 1,
+        "windvane_processing_seconds_count": 8,
+        "windvane_processing_lag_seconds_count": 6,  # the bars processed (years old)
+    }
+    lag_after = REGISTRY.get_sample_value(
+        "windvane_processing_lag_seconds_bucket", {"topic": TOPIC, "le": "86400.0"}
+    )
+    assert lag_after == lag_before  # no bar of 2020-2025 is less than a day old
+    assert task.take_commit().batch.offsets == {(TOPIC, 3): 8}
