@@ -232,10 +232,11 @@ def _volume(data: dict[str, Any]) -> float | None:
 @dataclass(slots=True)
 class Outcome:
     """What one quote did: its signals and alerts in order (keyed by the quote's symbol), or
-    nothing for a duplicate."""
+    nothing for a duplicate; and the quote's event time (:meth:`QuoteEngine.event_time`)."""
 
     emitted: list[Output] = field(default_factory=list)
     duplicate: bool = False
+    event_ms: int | None = None
 
 
 @dataclass
@@ -464,7 +465,7 @@ class QuoteEngine:
             )
         fingerprint = codec.dumps([bar.close, bar.open, bar.high, bar.low, bar.volume]).decode()
         current = state.day
-        out = Outcome()
+        out = Outcome([], False, event_time)
         if current is not None:
             if day < current.day:
                 raise Rejected("late", f"daily bar for {day} after {current.day}")
@@ -511,7 +512,7 @@ class QuoteEngine:
             raise Rejected("closed_session", f"tick on {day}: no {inst.calendar} session that day")
         price = to_fixed(tick.price)
         key = (tick.ts, -1 if tick.seq is None else tick.seq)
-        out = Outcome()
+        out = Outcome([], False, tick.ts)
         current = state.day
         if current is not None and day < current.day:
             raise Rejected("late", f"tick for {day} after {current.day} began")
