@@ -70,14 +70,14 @@ class Origin(Protocol):
     def timestamp(self) -> int | None: ...
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OutRecord:
     topic: str  # logical topic name (see streams.config)
     key: bytes | None
     value: bytes
 
 
-@dataclass
+@dataclass(slots=True)
 class Result:
     status: Literal["ok", "duplicate", "deadletter"]
     records: list[OutRecord] = field(default_factory=list)
@@ -133,17 +133,26 @@ def guarded(
     """Run one record's step; a rejection or a bug becomes a dead letter, never a crash."""
     try:
         return step()
-    except Rejected as exc:
+    except Exception as exc:
+        return failed(exc, key, raw, source, now)
+
+
+def failed(exc: Exception, key: bytes | None, raw: bytes, source: Origin, now: int) -> Result:
+    """The dead letter of a record whose step raised ``exc``: a :class:`Rejected` with a known
+    reason gives that reason; anything else is a bug, dead-lettered as ``internal_error``."""
+    if isinstance(exc, Rejected):
         if exc.reason in REASONS:
             return dead_letter(key, raw, source, exc.reason, exc.detail, now)
         # a reason outside the known set is a bug (and would be a new metric label)
         log.error("unknown dead-letter reason %r: add it to streams.domain.reasons", exc.reason)
         detail = f"unknown reason {exc.reason!r}: {exc.detail}"
         return dead_letter(key, raw, source, INTERNAL_ERROR, detail, now)
-    except Exception as exc:  # a bug must not stop the stream: park the record, loudly
-        log.exception("internal error on %s[%s]@%s", source.topic, source.partition, source.offset)
-        detail = f"{type(exc).__name__}: {exc}"
-        return dead_letter(key, raw, source, INTERNAL_ERROR, detail, now)
+    # a bug must not stop the stream: park the record, loudly
+    log.exception(
+        "internal error on %s[%s]@%s", source.topic, source.partition, source.offset, exc_info=exc
+    )
+    detail = f"{type(exc).__name__}: {exc}"
+    return dead_letter(key, raw, source, INTERNAL_ERROR, detail, now)
 
 
 class QuotePipeline:
@@ -165,7 +174,10 @@ class QuotePipeline:
         keyed ``symbol|YYYY-MM-DD``, for claim checks."""
         now = self.clock()
         raw = value if value is not None else b""
-        return guarded(lambda: self._process(key, raw, store, days, now), key, raw, source, now)
+        try:  # guarded(), without a closure per record
+            return self._process(key, raw, store, days, now)
+        except Exception as exc:
+            return failed(exc, key, raw, source, now)
 
     def _process(
         self, key: bytes | None, raw: bytes, store: SymbolStore, days: StateStore | None, now: int
@@ -182,20 +194,21 @@ class QuotePipeline:
         # apply() raises Rejected before it changes anything, and changes the state in place
         state, outcome = self.engine.apply(store.get(symbol_key), quote, now)
         if outcome.duplicate:
-            return Result("duplicate")
+            return Result("duplicate", [], None, [])
         store[symbol_key] = state
-        result = Result("ok", event_ms=self.engine.event_time(quote))
-        records = result.records
+        records: list[OutRecord] = []
+        alerts: list[dict[str, Any]] = []
+        dumps = codec.dumps
         for em in outcome.emitted:  # every output is keyed by the quote's symbol
             wire = em.to_wire()
-            if isinstance(em, Signal):
-                records.append(OutRecord(QUOTES_SIGNALS, symbol_key, codec.dumps(wire)))
+            if type(em) is Signal:
+                records.append(OutRecord(QUOTES_SIGNALS, symbol_key, dumps(wire)))
                 if days is not None and em.final:
                     days[day_key(quote.symbol, em.trading_day)] = day_record(em.day_record())
             else:
-                records.append(OutRecord(ALERTS, symbol_key, codec.dumps(wire)))
-                result.alerts.append(wire)
-        return result
+                records.append(OutRecord(ALERTS, symbol_key, dumps(wire)))
+                alerts.append(wire)
+        return Result("ok", records, None, alerts, outcome.event_ms)
 
 
 def day_record(record: DayRecord) -> bytes:

@@ -142,8 +142,23 @@ class CloseHistory:
                 prev_lows[n] = all_lows[n].extreme_last(count, 1)
                 highs[n] = lows[n] = close
             else:
-                prev_highs[n], hi = all_highs[n].extremes_last(count, n)
-                prev_lows[n], lo = all_lows[n].extremes_last(count, n)
+                # extremes_last, inlined for its common case: the front of the deque is inside
+                # the last n - 1 days, so it is the extreme of both n and n - 1 days
+                floor = count - n
+                hi: int | None
+                lo: int | None
+                items = all_highs[n].items
+                if items and items[0][0] > floor:
+                    hi = items[0][1]
+                    prev_highs[n] = hi if count >= n else None
+                else:
+                    prev_highs[n], hi = all_highs[n].extremes_last(count, n)
+                items = all_lows[n].items
+                if items and items[0][0] > floor:
+                    lo = items[0][1]
+                    prev_lows[n] = lo if count >= n else None
+                else:
+                    prev_lows[n], lo = all_lows[n].extremes_last(count, n)
                 highs[n] = close if hi is None or close > hi else hi
                 lows[n] = close if lo is None or close < lo else lo
         return Snapshot(
@@ -154,13 +169,24 @@ class CloseHistory:
     def push(self, close: int) -> None:
         ring = self.ring
         self.streak = self._next_streak(ring[-1] if ring else None, close)
+        sums, size = self.sums, len(ring)
         for n in self.sma_windows:
-            leaving = ring[-n] if len(ring) >= n else 0
-            self.sums[n] += close - leaving
+            sums[n] += close - ring[-n] if size >= n else close
         index = self.count
-        for n in self.extreme_windows:
-            self.highs[n].push(index, close)
-            self.lows[n].push(index, close)
+        highs, lows = self.highs, self.lows
+        for n in self.extreme_windows:  # MonotonicWindow.push, inlined (hot path)
+            items = highs[n].items
+            while items and close >= items[-1][1]:
+                items.pop()
+            items.append((index, close))
+            while items[0][0] <= index - n:
+                items.popleft()
+            items = lows[n].items
+            while items and close <= items[-1][1]:
+                items.pop()
+            items.append((index, close))
+            while items[0][0] <= index - n:
+                items.popleft()
         ring.append(close)
         if len(ring) > self.capacity:
             ring.popleft()

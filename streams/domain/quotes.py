@@ -232,10 +232,11 @@ def _volume(data: dict[str, Any]) -> float | None:
 @dataclass(slots=True)
 class Outcome:
     """What one quote did: its signals and alerts in order (keyed by the quote's symbol), or
-    nothing for a duplicate."""
+    nothing for a duplicate; and the quote's event time (:meth:`QuoteEngine.event_time`)."""
 
     emitted: list[Output] = field(default_factory=list)
     duplicate: bool = False
+    event_ms: int | None = None
 
 
 @dataclass
@@ -464,7 +465,7 @@ class QuoteEngine:
             )
         fingerprint = codec.dumps([bar.close, bar.open, bar.high, bar.low, bar.volume]).decode()
         current = state.day
-        out = Outcome()
+        out = Outcome([], False, event_time)
         if current is not None:
             if day < current.day:
                 raise Rejected("late", f"daily bar for {day} after {current.day}")
@@ -484,7 +485,7 @@ class QuoteEngine:
         ):
             raise Rejected("no_trading", f"daily bar for {day}: volume 0, close unchanged")
         if current is not None and day > current.day and not current.final:
-            self._finalize(state, bar.symbol, now_ms, out)
+            self._finalize(state, bar.symbol, exchange.time, now_ms, out)
         high = to_fixed(bar.high) if bar.high is not None else close
         low = to_fixed(bar.low) if bar.low is not None else close
         opening = to_fixed(bar.open) if bar.open is not None else close
@@ -501,7 +502,7 @@ class QuoteEngine:
             source="bar",
             bar_fingerprint=fingerprint,
         )
-        self._finalize(state, bar.symbol, now_ms, out)
+        self._finalize(state, bar.symbol, exchange.time, now_ms, out)
         return out
 
     def _apply_tick(self, state: SymbolState, tick: Tick, now_ms: int) -> Outcome:
@@ -511,7 +512,7 @@ class QuoteEngine:
             raise Rejected("closed_session", f"tick on {day}: no {inst.calendar} session that day")
         price = to_fixed(tick.price)
         key = (tick.ts, -1 if tick.seq is None else tick.seq)
-        out = Outcome()
+        out = Outcome([], False, tick.ts)
         current = state.day
         if current is not None and day < current.day:
             raise Rejected("late", f"tick for {day} after {current.day} began")
@@ -537,44 +538,54 @@ class QuoteEngine:
                 current.close, current.close_key, current.event_time = price, key, tick.ts
         else:
             if current is not None and not current.final:
-                self._finalize(state, tick.symbol, now_ms, out)
+                self._finalize(state, tick.symbol, exchange.time, now_ms, out)
             state.day = DayBar(day, price, price, price, price, key, key, tick.ts, False, "ticks")
-        self._live(state, tick.symbol, now_ms, out)
+        self._live(state, tick.symbol, exchange.time, now_ms, out)
         return out
 
-    def _live(self, state: SymbolState, symbol: str, now_ms: int, out: Outcome) -> None:
+    def _live(
+        self, state: SymbolState, symbol: str, local: LocalTime, now_ms: int, out: Outcome
+    ) -> None:
         """A provisional snapshot of the current day, and intraday rules."""
         bar = state.day
         assert bar is not None
         snap = state.history.view(bar.close)
-        out.emitted.append(self._signal(symbol, bar, snap, False, state.last_final_day))
+        out.emitted.append(self._signal(symbol, bar, snap, False, state.last_final_day, local))
         rules = self.rules.for_symbol(symbol)
         if rules:
             for spec, rule_state in zip(rules, state.states_of(rules), strict=True):
                 if spec.live:
                     drafts = spec.on_live(rule_state, snap, bar.day)
                     if drafts:
-                        out.emitted += [self._alert(symbol, bar, d, now_ms) for d in drafts]
+                        out.emitted += [self._alert(symbol, bar, d, now_ms, local) for d in drafts]
 
-    def _finalize(self, state: SymbolState, symbol: str, now_ms: int, out: Outcome) -> None:
+    def _finalize(
+        self, state: SymbolState, symbol: str, local: LocalTime, now_ms: int, out: Outcome
+    ) -> None:
         """Close the current day: final snapshot, close-triggered rules, push the close."""
         bar = state.day
         assert bar is not None and not bar.final
         snap = state.history.view(bar.close)
-        out.emitted.append(self._signal(symbol, bar, snap, True, state.last_final_day))
+        out.emitted.append(self._signal(symbol, bar, snap, True, state.last_final_day, local))
         rules = self.rules.for_symbol(symbol)
         if rules:
             for spec, rule_state in zip(rules, state.states_of(rules), strict=True):
                 drafts = spec.on_close(rule_state, snap)
                 if drafts:
-                    out.emitted += [self._alert(symbol, bar, d, now_ms) for d in drafts]
+                    out.emitted += [self._alert(symbol, bar, d, now_ms, local) for d in drafts]
         state.history.push(bar.close)
         state.last_final_day = bar.day
         bar.final = True
 
     # -- output values -------------------------------------------------------------------
     def _signal(
-        self, symbol: str, bar: DayBar, snap: Snapshot, final: bool, prev_day: str | None
+        self,
+        symbol: str,
+        bar: DayBar,
+        snap: Snapshot,
+        final: bool,
+        prev_day: str | None,
+        local: LocalTime,
     ) -> Signal:
         units = bar.close
         close = units / SCALE
@@ -602,7 +613,7 @@ class QuoteEngine:
             bar.day,
             final,
             bar.source,
-            self._where(symbol)[1].time.iso(bar.event_time),
+            local.iso(bar.event_time),
             close,
             BarPrices(bar.open / SCALE, bar.high / SCALE, bar.low / SCALE, close),
             snap.count,
@@ -619,7 +630,9 @@ class QuoteEngine:
             None if prev is None else round((units - prev) / prev * 100, 6),
         )
 
-    def _alert(self, symbol: str, bar: DayBar, draft: AlertDraft, now_ms: int) -> Alert:
+    def _alert(
+        self, symbol: str, bar: DayBar, draft: AlertDraft, now_ms: int, local: LocalTime
+    ) -> Alert:
         return Alert(
             alert_id(
                 draft.rule,
@@ -641,7 +654,7 @@ class QuoteEngine:
             _round(draft.sma),
             draft.prev_price,
             _round(draft.prev_sma),
-            self._where(symbol)[1].time.iso(bar.event_time),
+            local.iso(bar.event_time),
             iso_utc(now_ms),
             draft.severity,
             draft.details,

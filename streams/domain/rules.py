@@ -156,15 +156,25 @@ def _fraction(value: Any) -> Fraction:
 
 def _side(close: int, total: int, n: int, band: Fraction) -> str | None:
     """``above``/``below`` the SMA widened by the hysteresis band; None inside it (exact)."""
+    lhs = close * n
     if not band:
-        lhs_int = close * n
-        return "above" if lhs_int > total else "below" if lhs_int < total else None
-    lhs = Fraction(close * n)
-    if lhs > total * (1 + band):
+        return "above" if lhs > total else "below" if lhs < total else None
+    # close * n against total * (1 +- p/q), in integers: multiplied by q > 0
+    p, q = band.numerator, band.denominator
+    lhs *= q
+    if lhs > total * (q + p):
         return "above"
-    if lhs < total * (1 - band):
+    if lhs < total * (q - p):
         return "below"
     return None
+
+
+def _drawn_down(high: int, close: int, pct: Fraction) -> bool:
+    """``(high - close) / high * 100 >= pct``, exactly, in integers (``high`` > 0; else as
+    the fraction does: it raises)."""
+    if high <= 0:
+        return Fraction(high - close, high) * 100 >= pct
+    return (high - close) * 100 * pct.denominator >= pct.numerator * high
 
 
 def _ma_cross(spec: RuleSpec, state: RuleState, snap: Snapshot, final: bool) -> list[AlertDraft]:
@@ -273,12 +283,12 @@ def _drawdown(spec: RuleSpec, state: RuleState, snap: Snapshot, final: bool) -> 
     if high is None:
         return []
     threshold = spec.arg["pct_exact"]
-    dd = Fraction(high - snap.close, high) * 100
-    inside = dd >= threshold
+    inside = _drawn_down(high, snap.close, threshold)
     was = state.get("inside")
     state["inside"] = inside
     if was is None or was == inside:
         return []
+    dd = Fraction(high - snap.close, high) * 100
     return [
         spec.draft(
             "below" if inside else "above",

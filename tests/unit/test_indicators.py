@@ -51,16 +51,18 @@ def test_high_low_match_pandas_rolling_max_min(values: list[float]) -> None:
     for n in EXT:
         highs, lows = series.rolling(n).max(), series.rolling(n).min()
         prev_highs = series.shift(1).rolling(n).max()
-        for snap, hi, lo, phi in zip(snaps, highs, lows, prev_highs, strict=True):
+        prev_lows = series.shift(1).rolling(n).min()
+        for snap, hi, lo, phi, plo in zip(snaps, highs, lows, prev_highs, prev_lows, strict=True):
             if pd.isna(hi):
                 assert snap.highs[n] is None and snap.lows[n] is None
             else:
                 assert snap.highs[n] / SCALE == pytest.approx(hi, rel=1e-12)
                 assert snap.lows[n] / SCALE == pytest.approx(lo, rel=1e-12)
             if pd.isna(phi):
-                assert snap.prev_highs[n] is None
+                assert snap.prev_highs[n] is None and snap.prev_lows[n] is None
             else:
                 assert snap.prev_highs[n] / SCALE == pytest.approx(phi, rel=1e-12)
+                assert snap.prev_lows[n] / SCALE == pytest.approx(plo, rel=1e-12)
 
 
 @settings(max_examples=200, deadline=None)

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from streams.domain.indicators import CloseHistory, to_fixed
-from streams.domain.rules import RuleBook, RuleConfigError, rule_from_mapping
+from streams.domain.rules import RuleBook, RuleConfigError, _drawn_down, _side, rule_from_mapping
 from tests.reference import exact_crossings
 
 pytestmark = pytest.mark.unit
@@ -156,3 +156,31 @@ def test_rulebook_selects_by_symbol_pattern() -> None:
     assert [r.kind for r in book.for_symbol("HSTECH")] == ["ma_cross"]
     assert [r.kind for r in book.for_symbol("0700.HK")] == ["streak"]
     assert book.for_symbol("AAPL") == ()
+
+
+BANDS = [Fraction(0), Fraction(1, 100), Fraction(1, 20), Fraction(1, 3), Fraction(7, 10)]
+
+
+def test_sides_and_drawdowns_in_integers_are_the_fraction_rules() -> None:
+    """The band and drawdown comparisons, done in integers, against the Fraction arithmetic
+    they replaced, over every small case (ties on each edge included)."""
+    for n in (1, 2, 3, 5, 20):
+        for band in BANDS:
+            for close in range(0, 41):
+                for total in range(0, 41 * n, max(1, n // 3)):
+                    lhs = Fraction(close * n)
+                    want = (
+                        "above"
+                        if lhs > total * (1 + band)
+                        else "below"
+                        if lhs < total * (1 - band)
+                        else None
+                    )
+                    assert _side(close, total, n, band) == want, (close, total, n, band)
+    for pct in (Fraction(0), Fraction(10), Fraction(20), Fraction(25, 2), Fraction(100, 3)):
+        for high in range(1, 61):
+            for close in range(0, 61):
+                want = Fraction(high - close, high) * 100 >= pct
+                assert _drawn_down(high, close, pct) == want, (high, close, pct)
+    with pytest.raises(ZeroDivisionError):
+        _drawn_down(0, 0, Fraction(10))
