@@ -421,8 +421,9 @@ async def latency(
             for records in batch.values():
                 for r in records:
                     v = orjson.loads(r.value)
-                    day = v.get("trading_day") or v["date"]  # the raw pipe echoes its input
-                    seen.setdefault((v["symbol"], day), now)
+                    # the raw pipe echoes its input (a bar or a tick): its day is the input's
+                    day = v.get("trading_day")
+                    seen.setdefault((v["symbol"], day) if day else day_of(r.value), now)
 
     reader = asyncio.create_task(read())
     try:
