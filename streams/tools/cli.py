@@ -22,7 +22,7 @@ def _debugging() -> bool:
     argv = sys.argv[1:]
     if os.environ.get("LOG_LEVEL", "").lower() == "debug" or "--debug" in argv:
         return True
-    pairs = zip(argv, [*argv[1:], ""], strict=True)
+    pairs = zip(argv, [*argv[1:], ""], strict=False)  # each argument with the next one
     return any(
         a in ("-ldebug", "--loglevel=debug") or (a in ("-l", "--loglevel") and b == "debug")
         for a, b in pairs
