@@ -212,9 +212,9 @@ class QuotePipeline:
 
 
 def day_record(record: DayRecord) -> bytes:
-    """A final day's record (:class:`~streams.domain.outputs.DayRecord`) as bytes of exactly
-    their length (orjson's result keeps its ~8 KiB working buffer as capacity)."""
-    return bytes(memoryview(codec.dumps(record.to_wire())))
+    """A final day's record (:class:`~streams.domain.outputs.DayRecord`) as bytes
+    (``codec.dumps`` already returns them at exactly their length)."""
+    return codec.dumps(record.to_wire())
 
 
 def day_key(symbol: str, day: str) -> bytes:

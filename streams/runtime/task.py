@@ -77,7 +77,7 @@ class Task:
     claims: ArticlePipeline
     day_retention: int = 0
     state: ChangelogStore[SymbolState] = field(default_factory=ChangelogStore)
-    days: DayStore = field(default_factory=DayStore)
+    days: DayStore = field(init=False)  # with the task's retention (__post_init__)
     producer: AIOKafkaProducer | None = None
     committed: dict[TopicPartition, int] = field(default_factory=dict)
     poison: set[tuple[str, int]] = field(default_factory=set)
@@ -85,7 +85,7 @@ class Task:
     failed: bool = False  # a commit of this task failed: reset it before it runs again
 
     def __post_init__(self) -> None:
-        self.days.retention_days = self.day_retention
+        self.days = DayStore(self.day_retention)
 
     def fresh_state(self) -> None:
         """Empty state and no committed offsets: what a restore starts from."""
