@@ -7,6 +7,7 @@ service of this app with its own consumer group and per-partition transactions."
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 import faust
@@ -25,6 +26,7 @@ from streams.config import (
     CLAIMS_BYSYMBOL,
     DEADLETTER,
     TOPICS,
+    WORKER_ENV,
     Settings,
 )
 from streams.dashboard import PAGE, AlertBoard, series
@@ -66,6 +68,13 @@ class WindvaneApp(faust.App):
         _declared = True
 
 
+def faust_environment() -> dict[str, str]:
+    """The environment as Faust's settings see it: without windvane's own variables whose
+    names Faust also reads."""
+    owned = {e.name for e in WORKER_ENV}
+    return {k: v for k, v in os.environ.items() if k not in owned}
+
+
 app = WindvaneApp(
     settings.app_id,
     broker=settings.faust_broker,
@@ -76,6 +85,11 @@ app = WindvaneApp(
     topic_replication_factor=settings.replication_factor,
     # the article agents; the quote path's guarantee is PROCESSING_GUARANTEE (streams.runtime)
     processing_guarantee="at_least_once",
+    # Faust reads PROCESSING_GUARANTEE from the environment too, and it wins over the argument
+    # above: windvane's own setting of that name switched the article agents to Faust's
+    # exactly-once (the one that loses records under SIGKILL). Faust sees the environment
+    # without the names windvane owns.
+    env=faust_environment(),
     web_host=settings.web_host,
     web_port=settings.web_port,
     web_in_thread=False,
