@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
-.PHONY: help setup venv system-deps npm-deps docs kafka-jars demo test test-faults test-unit lint typecheck check eval bench bench-articles bench-quotes bench-scaling bench-domain kafka-up kafka-down clean
+.PHONY: help setup venv system-deps npm-deps docs kafka-jars demo test test-faults test-unit lint typecheck check eval bench bench-articles bench-quotes bench-scaling bench-domain bench-transactions kafka-up kafka-down clean
 
 help: ## Show the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -85,13 +85,16 @@ test-unit: venv npm-deps ## Only the pure and agent tests (no broker)
 eval: venv ## Score article extraction, English and Chinese, against the hand labels and held-out sets (samples/articles)
 	$(BIN)/windvane eval
 
-bench: bench-articles bench-quotes bench-scaling bench-domain ## All benchmarks (figures and ratios in bench/out/)
+bench: bench-articles bench-quotes bench-scaling bench-domain bench-transactions ## All benchmarks (figures and ratios in bench/out/)
 
 bench-articles: venv ## Article extraction: windvane vs quantulum3 and vs a baseline commit, English and Chinese, speed ratios and F1
 	$(BIN)/python bench/articles.py
 
 bench-scaling: setup ## windvane from 100 to 10,000 symbols: throughput, RSS, state bytes, restore time
 	$(BIN)/python bench/scaling.py $(SCALING_ARGS)
+
+bench-transactions: setup ## Kafka transactions: a commit round as one transaction per task (exactly_once) vs one per worker (exactly_once_v2), ratio in one run
+	$(BIN)/python bench/transactions.py
 
 bench-domain: venv ## Quote path CPU per record in-process (Task.process, no Kafka) vs a baseline commit; sha256 of the outputs must match (DOMAIN_ARGS="--baseline REV")
 	$(BIN)/python bench/domain.py $(DOMAIN_ARGS)

@@ -281,6 +281,8 @@ def contenders(bootstrap: str, run: str, before: Path | None) -> list[Contender]
     for name, guarantee, extra, procs in (
         ("windvane_alos", "at_least_once", [], 1),
         ("windvane_eos", "exactly_once", [], 1),
+        ("windvane_eos_v2", "exactly_once_v2", [], 1),
+        ("windvane_eos_v2_x2", "exactly_once_v2", [], 2),
         ("windvane_eos_uvloop", "exactly_once", ["--loop", "uvloop"], 1),
         ("windvane_eos_x2", "exactly_once", [], 2),
         ("windvane_alos_x2", "at_least_once", [], 2),

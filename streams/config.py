@@ -150,7 +150,11 @@ WORKER_ENV = (
     EnvVar("WINDVANE_TOPIC_PREFIX", "", "put in front of every topic name"),
     EnvVar("WINDVANE_PARTITIONS", "8", "partitions of the topics the worker creates"),
     EnvVar("WINDVANE_REPLICATION_FACTOR", "1", "replication factor of those topics"),
-    EnvVar("PROCESSING_GUARANTEE", "exactly_once", "quote path: exactly_once | at_least_once"),
+    EnvVar(
+        "PROCESSING_GUARANTEE",
+        "exactly_once",
+        "quote path: exactly_once | exactly_once_v2 | at_least_once",
+    ),
     EnvVar("WINDVANE_STORE", "rocksdb://", "Faust table store (memory:// for tests)"),
     EnvVar("WINDVANE_DATA_DIR", ".windvane/worker", "local table stores"),
     EnvVar("WINDVANE_WEB_HOST", "127.0.0.1", "web server: /metrics, /healthz, /readyz"),
@@ -235,7 +239,9 @@ class Settings:
             partitions=_number("WINDVANE_PARTITIONS", "8", int, 1),
             replication_factor=_number("WINDVANE_REPLICATION_FACTOR", "1", int, 1),
             processing_guarantee=_choice(
-                "PROCESSING_GUARANTEE", "exactly_once", ("exactly_once", "at_least_once")
+                "PROCESSING_GUARANTEE",
+                "exactly_once",
+                ("exactly_once", "exactly_once_v2", "at_least_once"),
             ),
             store=_env("WINDVANE_STORE", "rocksdb://"),
             data_dir=Path(_env("WINDVANE_DATA_DIR", ".windvane/worker")),

@@ -6,12 +6,16 @@ Partition ``p`` of every co-partitioned input (``quotes.raw``, ``claims.bysymbol
 tombstones) backed by two compacted changelogs, partition ``p`` of each, from which a new
 owner restores it (:mod:`~streams.runtime.restore`). The loop (:mod:`~streams.runtime.runner`)
 keeps fetching and processing while the previous commit is in flight; a commit round every
-``WINDVANE_COMMIT_INTERVAL_MS`` goes through one of two strategies
+``WINDVANE_COMMIT_INTERVAL_MS`` goes through one of three strategies
 (:mod:`~streams.runtime.checkpoint`):
 
 * **exactly_once** (default): one transactional producer per task (``<app>-quotes-<p>``: a
   new owner fences the old one and aborts its open transaction). The outputs, the changelog
   entries of the states the round touched and the input offsets go into one transaction.
+* **exactly_once_v2**: one transactional producer per worker (Kafka Streams'
+  ``exactly_once_v2``): a round is one transaction for every task; zombies are fenced by the
+  group generation sent with the offsets (:mod:`~streams.runtime.group_offsets`), and a new
+  owner restores only once no transaction is open on the task's changelog partitions.
 * **at_least_once**: one idempotent producer; outputs and changelog are acknowledged, then
   the group's offsets committed. A crash replays at most the uncommitted records.
 

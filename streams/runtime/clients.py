@@ -45,16 +45,44 @@ class Clients:
             client_id=f"{self.group_id}-restore",
         )
 
-    def producer(self, partition: int | None) -> AIOKafkaProducer:
-        """The transactional producer of task ``partition`` (exactly-once), or the worker's
-        one idempotent producer (``None``: at-least-once)."""
-        common: dict[str, Any] = {
+    def uncommitted_consumer(self) -> AIOKafkaConsumer:
+        """Reads ends (high watermarks) including open transactions: where they differ from
+        the committed ends, a transaction is still open on the partition."""
+        return AIOKafkaConsumer(
+            **self.settings.client_kwargs(),
+            group_id=None,
+            enable_auto_commit=False,
+            isolation_level="read_uncommitted",
+            client_id=f"{self.group_id}-restore-probe",
+        )
+
+    def worker_producer(self, transactional_id: str) -> AIOKafkaProducer:
+        """The worker's one transactional producer (``exactly_once_v2``): every task's
+        outputs, changelog entries and input offsets go in one transaction per round. A
+        short transaction timeout (Kafka Streams' 10 s under exactly-once): the open
+        transaction of a worker that died holds the changelogs' stable offset back until
+        the coordinator aborts it, and a new owner waits for that."""
+        return AIOKafkaProducer(
+            **self._producer_common(),
+            client_id=f"{self.group_id}-producer",
+            transactional_id=transactional_id,
+            transaction_timeout_ms=10000,
+            retry_backoff_ms=20,  # see producer()
+        )
+
+    def _producer_common(self) -> dict[str, Any]:
+        return {
             **self.settings.client_kwargs(),
             "acks": "all",
             "enable_idempotence": True,
             "linger_ms": 0,  # the runtime hands over whole batches (send_batch): no waiting
             "max_batch_size": 512 * 1024,
         }
+
+    def producer(self, partition: int | None) -> AIOKafkaProducer:
+        """The transactional producer of task ``partition`` (exactly-once), or the worker's
+        one idempotent producer (``None``: at-least-once)."""
+        common = self._producer_common()
         if partition is None:
             return AIOKafkaProducer(client_id=f"{self.group_id}-producer", **common)
         return AIOKafkaProducer(

@@ -3,6 +3,7 @@ changelogs, read (``read_committed``) from the beginning up to their end."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
@@ -30,6 +31,7 @@ async def restore(
         task.fresh_state()
         for name in (state_changelog, days_changelog):
             by_tp[TopicPartition(name, task.partition)] = task
+    await settled(list(by_tp), clients)
     consumer = clients.restore_consumer()
     count = 0
     try:
@@ -70,3 +72,34 @@ async def restore(
         sorted(t.partition for t in tasks),
         elapsed,
     )
+
+
+async def settled(partitions: list[TopicPartition], clients: Clients, limit: float = 120.0) -> None:
+    """Wait until no transaction is open on ``partitions`` (their committed ends equal their
+    ends). A previous owner's round whose offsets were accepted is in the logs already (see
+    :class:`~streams.runtime.checkpoint.ExactlyOnceV2`): restoring before its markers are
+    written would miss it and replay what it committed. A dead owner's open transaction is
+    aborted by the coordinator after the transaction timeout. Past ``limit`` seconds this
+    fails loudly rather than restore a state that may be short of a commit."""
+    started = time.monotonic()
+    probe = clients.uncommitted_consumer()
+    stable = clients.restore_consumer()
+    warned = started
+    try:
+        await asyncio.gather(probe.start(), stable.start())
+        while True:
+            ends, committed = await asyncio.gather(
+                probe.end_offsets(partitions), stable.end_offsets(partitions)
+            )
+            open_ = sorted(str(tp) for tp in partitions if committed[tp] < ends[tp])
+            if not open_:
+                return
+            now = time.monotonic()
+            if now - started > limit:
+                raise RuntimeError(f"transactions still open on {open_} after {limit:.0f} s")
+            if now - warned > 5:
+                warned = now
+                log.warning("restore waits for open transactions on %s", open_)
+            await asyncio.sleep(0.05)
+    finally:
+        await asyncio.gather(probe.stop(), stable.stop())

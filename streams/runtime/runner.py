@@ -28,7 +28,13 @@ from streams.domain.alert_text import summary
 from streams.domain.quotes import QuoteEngine, SymbolState
 from streams.domain.timeutil import utc_now_ms
 from streams.pipeline import QuotePipeline
-from streams.runtime.checkpoint import AtLeastOnce, Checkpoint, ExactlyOnce, Outcome
+from streams.runtime.checkpoint import (
+    AtLeastOnce,
+    Checkpoint,
+    ExactlyOnce,
+    ExactlyOnceV2,
+    Outcome,
+)
 from streams.runtime.clients import Clients
 from streams.runtime.restore import restore
 from streams.runtime.task import Commit, Task, TaskCorrupted
@@ -56,7 +62,7 @@ class QuoteTasks(ConsumerRebalanceListener):
         self.max_records = max_records
         self.commit_interval = settings.commit_interval_ms / 1000
         self.max_open_records = 50_000  # outputs waiting for a commit before fetching pauses
-        self.exactly_once = settings.processing_guarantee == "exactly_once"
+        self.exactly_once = settings.processing_guarantee.startswith("exactly_once")
         self.clients = Clients(settings)
         self.group_id = self.clients.group_id
         self.quotes_topic = settings.topic(QUOTES_RAW)
@@ -64,9 +70,13 @@ class QuoteTasks(ConsumerRebalanceListener):
         self.state_changelog = f"{settings.app_id}-quote-state-changelog"
         self.days_changelog = f"{settings.app_id}-quote-days-changelog"
         args = (self.clients, settings.topic, self.state_changelog, self.days_changelog)
-        self.checkpoint: Checkpoint = (
-            ExactlyOnce(*args) if self.exactly_once else AtLeastOnce(*args, consumer=self._c)
-        )
+        self.checkpoint: Checkpoint
+        if settings.processing_guarantee == "exactly_once_v2":
+            self.checkpoint = ExactlyOnceV2(*args, member=self._member)
+        elif self.exactly_once:
+            self.checkpoint = ExactlyOnce(*args)
+        else:
+            self.checkpoint = AtLeastOnce(*args, consumer=self._c)
         self.tasks: dict[int, Task] = {}
         self.suspended: dict[int, Task] = {}
         self.restoring = False
@@ -77,9 +87,23 @@ class QuoteTasks(ConsumerRebalanceListener):
         self._stopping = asyncio.Event()
         self._inflight: asyncio.Task[Outcome] | None = None
         self._last_commit = 0.0
+        self._assigned_member: tuple[int, str] = (-1, "")
 
     def _c(self) -> AIOKafkaConsumer | None:
         return self._consumer
+
+    def _member(self) -> tuple[int, str]:
+        """The group generation and member id the tasks were assigned under, sent with a
+        round's offsets under exactly_once_v2. Taken at assignment, not read at commit time:
+        a zombie's consumer resets them to (-1, "") when it learns it was evicted, and the
+        coordinator skips its check for those values, so the zombie's last commit (on revoke)
+        would pass."""
+        return self._assigned_member
+
+    def _note_member(self) -> None:
+        coordinator = getattr(self._consumer, "_coordinator", None)  # no public API for it
+        if coordinator is not None:
+            self._assigned_member = (coordinator.generation, coordinator.member_id)
 
     @property
     def changelogs(self) -> list[str]:
@@ -265,6 +289,7 @@ class QuoteTasks(ConsumerRebalanceListener):
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         async with self._lock:
             self._generation += 1
+            self._note_member()
             self.restoring = True
             try:
                 await self._assign({tp.partition for tp in assigned})

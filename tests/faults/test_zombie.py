@@ -7,6 +7,7 @@ tasks (or exits) instead of carrying on."""
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import time
 from pathlib import Path
@@ -56,7 +57,10 @@ async def test_a_thawed_zombie_is_fenced_and_nothing_it_wrote_after_is_visible(
         zombie.stop()
         heir.stop()
     assert assigned(heir) >= 1, "the heir never got tasks"
-    assert "fenced: a newer owner has it" in zombie_log, zombie_log[-3000:]
-    # it dropped the fenced tasks and rejoined the group: it was given tasks again
-    assert zombie_log.count("tasks assigned") >= 2, zombie_log[-3000:]
     check_outputs("zombie_fencing", expected, signals, alerts, dead, len(inputs), 0)
+    if os.environ.get("PROCESSING_GUARANTEE", "exactly_once") == "exactly_once":
+        # the heir's producers (same transactional ids) fenced the zombie's; under
+        # exactly_once_v2 the group refuses a zombie's round, if it had one open when thawed
+        assert "fenced: a newer owner has it" in zombie_log, zombie_log[-3000:]
+    # it dropped its tasks and rejoined the group: it was given tasks again
+    assert zombie_log.count("tasks assigned") >= 2, zombie_log[-3000:]

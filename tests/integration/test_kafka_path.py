@@ -33,7 +33,7 @@ def bars(symbol: str, name: str) -> list[tuple[bytes, bytes]]:
     ]
 
 
-@pytest.mark.parametrize("guarantee", ["at_least_once", "exactly_once"])
+@pytest.mark.parametrize("guarantee", ["at_least_once", "exactly_once", "exactly_once_v2"])
 async def test_topics_records_and_dead_letters_round_trip(ns: Namespace, guarantee: str) -> None:
     worker = Worker(ns, ns.root / "w1", PROCESSING_GUARANTEE=guarantee).start()
     try:
