@@ -100,6 +100,31 @@ def config_command() -> None:
         click.echo(f"{var.name:<{width}}  {value or '(unset)':<24} {origin:<7}  # {var.meaning}")
 
 
+@main.command("topology")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "mermaid", "json"]),
+    default="text",
+    show_default=True,
+    help="text: as Kafka Streams' Topology.describe(); mermaid: a flowchart; json.",
+)
+def topology_command(fmt: str) -> None:
+    """Print the processing graph: sources, processors (Faust agents, quote tasks), state
+    stores and their changelogs, sinks, and each one's guarantee. Topic names follow the
+    settings (WINDVANE_APP_ID, WINDVANE_TOPIC_PREFIX), as the worker's do."""
+    from streams.app import topology
+    from streams.topology import render_mermaid, render_text
+
+    graph = topology()
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps(graph.to_json(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_mermaid(graph) if fmt == "mermaid" else render_text(graph), nl=False)
+
+
 # -- the local broker -------------------------------------------------------------------
 @main.group()
 def kafka() -> None:
