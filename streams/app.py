@@ -188,9 +188,10 @@ async def _publish(result: Result, source: SourceRecord, sinks: tuple[str, ...])
         metrics.DUPLICATES.labels(source.topic).inc()
     elif result.status == "deadletter":
         metrics.dead_lettered(result.reason, source.topic, source.partition, source.offset)
+    undeclared = [r.topic for r in result.records if r.topic not in sinks]
+    if undeclared:  # before anything is sent
+        raise UndeclaredSink(f"{undeclared} not among the agent's sinks {sinks}")
     for record in result.records:
-        if record.topic not in sinks:
-            raise UndeclaredSink(f"{record.topic} is not among the agent's sinks {sinks}")
         await topics[record.topic].send(key=record.key, value=record.value)
         metrics.RECORDS_OUT.labels(settings.topic(record.topic)).inc()
 

@@ -208,6 +208,28 @@ def render_text(topology: Topology) -> str:
     return "\n".join(lines)
 
 
+# -- the README's copy ------------------------------------------------------------------------
+
+BEGIN = "<!-- topology:begin (make docs writes this block: windvane topology --format mermaid) -->"
+END = "<!-- topology:end -->"
+
+
+def readme_block(text: str) -> str:
+    """The mermaid between the markers of ``text`` (a README), without its fence."""
+    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
+    body = text[start:end].strip("\n")
+    fence = "```mermaid\n"
+    if not (body.startswith(fence) and body.endswith("```")):
+        raise ValueError("the topology block is not one ```mermaid fence")
+    return body[len(fence) : -3]
+
+
+def with_readme_block(text: str, mermaid: str) -> str:
+    """``text`` with the block between the markers replaced by ``mermaid``, fenced."""
+    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
+    return text[:start] + "\n```mermaid\n" + mermaid + "```\n" + text[end:]
+
+
 # -- mermaid ----------------------------------------------------------------------------------
 
 
@@ -241,7 +263,7 @@ def render_mermaid(topology: Topology) -> str:
         pid = _id("p", p.name)
         out += [f"  {_id('t', t)} --> {pid}" for t in p.sources]
         out += [f"  {pid} --> {_id('t', t)}" for t in p.sinks]
-        out += [f"  {pid} <-.-> {_id('s', s.name)}" for s in p.stores]
+        out += [f"  {pid} -.- {_id('s', s.name)}" for s in p.stores]
     eos = [_id("p", p.name) for p in topology.processors if p.guarantee == EXACTLY_ONCE]
     if eos:
         out.append("  classDef eos stroke-width:3px")
