@@ -11,6 +11,7 @@ from typing import Any
 
 import faust
 import mode
+from faust.cli.agents import agents as FaustAgentsCommand
 from faust.sensors.prometheus import setup_prometheus_sensors
 from faust.utils import terminal
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
@@ -388,3 +389,24 @@ def readiness() -> dict[str, Any]:
 async def readyz(web: Any, request: Any) -> Any:
     body = readiness()
     return web.json(body, status=200 if body["ready"] else 503)
+
+
+# ``faust -A streams.app agents`` lists the quote tasks after the agents: this command takes
+# the place of Faust's own (a click command registered later under the same name wins).
+class agents(FaustAgentsCommand):
+    """List agents, and the quote tasks that run beside them in the worker."""
+
+    async def run(self, local: bool) -> None:
+        rows = [self.agent_to_row(agent) for agent in self.agents(local=local)]
+        quote = quote_processor(quote_tasks)
+        how = f"{quote.help} ({quote.guarantee}, group {quote.group})"
+        rows.append([f"@{quote.name}", ", ".join(quote.sources), how])
+        self.say(self.tabulate(rows, headers=self.headers, title="Agents and quote tasks"))
+
+
+@app.command()
+async def topology_command(self: Any) -> None:
+    """Print the processing graph, as `windvane topology` does."""
+    from streams.topology import render_text
+
+    self.say(render_text(topology()))
