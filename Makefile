@@ -56,11 +56,13 @@ $(NPM_STAMP): $(NPM_LOCK)
 
 npm-deps: $(NPM_STAMP) ## The AsyncAPI parser (npm, pinned) the contract tests use
 
-docs: npm-deps ## Validate asyncapi.yaml and render its readable view, docs/topics.md
+docs: venv npm-deps ## Render asyncapi.yaml's view (docs/topics.md) and the README's topology picture
 	node tests/asyncapi/asyncapi.mjs --markdown $(NPM_DIR) asyncapi.yaml > docs/topics.md.new \
 		|| { rm -f docs/topics.md.new; exit 1; }
 	mv docs/topics.md.new docs/topics.md
 	@echo "docs/topics.md: every topic, its key, value schema, headers and who reads and writes it"
+	env -u WINDVANE_APP_ID -u WINDVANE_TOPIC_PREFIX -u PROCESSING_GUARANTEE WINDVANE_STORE=memory:// \
+		WINDVANE_DATA_DIR=$$(mktemp -d) $(BIN)/windvane topology --format mermaid --readme README.md
 
 kafka-jars: venv ## Resolve the Kafka broker jars from Maven Central (once)
 	$(BIN)/python -c "from streams.tools.kafka_local import LocalBroker; LocalBroker.from_env().ensure_jars()"

@@ -12,7 +12,9 @@ from typing import Any
 
 import faust
 import mode
+from faust.cli.agents import agents as FaustAgentsCommand
 from faust.sensors.prometheus import setup_prometheus_sensors
+from faust.utils import terminal
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from streams import codec, metrics
@@ -39,6 +41,14 @@ from streams.kafka_io import ensure_topics
 from streams.logs import use_json_on_existing_handlers
 from streams.pipeline import DEADLETTER_REASONS, Result, SourceRecord
 from streams.runtime import QuoteTasks
+from streams.topology import (
+    Topology,
+    agent_processor,
+    dashboard_processor,
+    delivery_processor,
+    describe,
+    quote_processor,
+)
 
 log = logging.getLogger("windvane")
 
@@ -169,6 +179,8 @@ class QuotePath(mode.Service):
     ``articles.claims`` (+ ``deadletter``), in :class:`streams.runtime.QuoteTasks`."""
 
     async def on_start(self) -> None:
+        # the worker's processors in one table, the quote tasks next to Faust's agents
+        self.log.info("Processors:\n%s", processors_table())
         await quote_tasks.start()
 
     @mode.Service.task
@@ -179,12 +191,21 @@ class QuotePath(mode.Service):
         await quote_tasks.stop()
 
 
-async def _publish(result: Result, source: SourceRecord) -> None:
-    """Count the outcome and send the records (the one place agents send from)."""
+class UndeclaredSink(RuntimeError):
+    """An agent produced a record for a topic it does not declare (a bug: the topology
+    would not show that edge)."""
+
+
+async def _publish(result: Result, source: SourceRecord, sinks: tuple[str, ...]) -> None:
+    """Count the outcome and send the records (the one place agents send from), each to one
+    of the agent's declared ``sinks`` (see :data:`AGENT_WIRING`)."""
     if result.status == "duplicate":
         metrics.DUPLICATES.labels(source.topic).inc()
     elif result.status == "deadletter":
         metrics.dead_lettered(result.reason, source.topic, source.partition, source.offset)
+    undeclared = [r.topic for r in result.records if r.topic not in sinks]
+    if undeclared:  # before anything is sent
+        raise UndeclaredSink(f"{undeclared} not among the agent's sinks {sinks}")
     for record in result.records:
         await topics[record.topic].send(key=record.key, value=record.value)
         metrics.RECORDS_OUT.labels(settings.topic(record.topic)).inc()
@@ -202,7 +223,8 @@ async def route_articles(stream: faust.StreamT[bytes]) -> None:
     """``articles.raw`` -> ``articles.byhash`` (keyed by content hash) or ``deadletter``."""
     async for event in stream.events():
         source = _source(settings.topic(ARTICLES_RAW), event)
-        await _publish(article_pipeline.route(event.key, event.value, source), source)
+        result = article_pipeline.route(event.key, event.value, source)
+        await _publish(result, source, ArticlePipeline.ROUTE_SINKS)
 
 
 @app.agent(articles_byhash)
@@ -211,10 +233,18 @@ async def enrich_articles(stream: faust.StreamT[bytes]) -> None:
     async for event in stream.events():
         source = _source(settings.topic(ARTICLES_BYHASH), event)
         result = article_pipeline.enrich(event.key, event.value, source, article_hashes)
-        await _publish(result, source)
+        await _publish(result, source, ArticlePipeline.ENRICH_SINKS)
 
+
+AGENT_WIRING: dict[str, tuple[tuple[str, ...], tuple[Any, ...]]] = {
+    route_articles.name: (ArticlePipeline.ROUTE_SINKS, ()),
+    enrich_articles.name: (ArticlePipeline.ENRICH_SINKS, (article_hashes,)),
+}
+"""Each agent's sinks (logical topics: :func:`_publish` sends nowhere else) and the tables it
+uses: what the topology shows beside the agent's own channel."""
 
 board = AlertBoard()
+dashboard_topic = settings.topic(ALERTS)
 
 
 @app.task
@@ -224,7 +254,7 @@ async def watch_alerts() -> None:
     from aiokafka import AIOKafkaConsumer
 
     consumer = AIOKafkaConsumer(
-        settings.topic(ALERTS),
+        dashboard_topic,
         **settings.client_kwargs(),
         group_id=None,
         auto_offset_reset="earliest",
@@ -243,6 +273,66 @@ async def watch_alerts() -> None:
                         log.warning("dashboard: skipped an alerts record that is not an alert")
     finally:
         await consumer.stop()
+
+
+def topology() -> Topology:
+    """The processing graph of this worker (and of ``windvane deliver`` beside it), from its
+    own objects: ``windvane topology`` prints it, ``/topology`` serves it."""
+    from streams.delivery.service import AlertDelivery
+
+    guarantee = str(app.conf.processing_guarantee.value)  # "at_least_once"
+    processors = []
+    for agent in app.agents.values():
+        if agent.name not in AGENT_WIRING:
+            raise LookupError(f"agent {agent.name} is missing from AGENT_WIRING")
+        sinks, tables = AGENT_WIRING[agent.name]
+        names = [topics[t].get_topic_name() for t in sinks]
+        processors.append(agent_processor(agent, names, tables, app.conf.id, guarantee))
+    processors.append(quote_processor(quote_tasks))
+    processors.append(dashboard_processor(watch_alerts, dashboard_topic))
+    processors.append(delivery_processor(settings, AlertDelivery(settings, [], "").group_id))
+    return describe(settings, processors)
+
+
+def processors_table() -> str:
+    """The worker's processors as a Faust log table (name, kind, inputs, guarantee, group)."""
+    rows = [
+        [p.name, p.kind, ", ".join(p.sources), p.guarantee, p.group or "-"]
+        for p in topology().processors
+        if p.runs_in == "windvane worker"
+    ]
+    return terminal.logtable(
+        rows, title="Processors", headers=["name", "kind", "inputs", "guarantee", "group"]
+    )
+
+
+def _assigned(topic_names: tuple[str, ...]) -> dict[str, list[int]]:
+    """The partitions of ``topic_names`` assigned to the Faust consumer now."""
+    consumer = getattr(app, "_consumer", None)  # not app.consumer: that would create one
+    assigned = consumer.assignment() if consumer is not None else set()
+    return {t: sorted(tp.partition for tp in assigned if tp.topic == t) for t in topic_names}
+
+
+@app.page("/topology")
+async def topology_view(web: Any, request: Any) -> Any:
+    """The processing graph (``windvane topology --format json``) and what this worker runs
+    now: each agent and the quote tasks with the partitions assigned to them."""
+    graph = topology()
+    live: list[dict[str, Any]] = []
+    for p in graph.processors:
+        if p.kind == "faust agent":
+            live.append({"name": p.name, "kind": p.kind, "partitions": _assigned(p.sources)})
+        elif p.kind == "quote task":
+            live.append(
+                {
+                    "name": p.name,
+                    "kind": p.kind,
+                    "partitions": quote_tasks.assignment(),
+                    "tasks": sorted(quote_tasks.tasks),
+                    "guarantee": quote_tasks.guarantee,
+                }
+            )
+    return web.json({"topology": graph.to_json(), "running": live})
 
 
 @app.page("/dashboard")
@@ -313,3 +403,24 @@ def readiness() -> dict[str, Any]:
 async def readyz(web: Any, request: Any) -> Any:
     body = readiness()
     return web.json(body, status=200 if body["ready"] else 503)
+
+
+# ``faust -A streams.app agents`` lists the quote tasks after the agents: this command takes
+# the place of Faust's own (a click command registered later under the same name wins).
+class agents(FaustAgentsCommand):
+    """List agents, and the quote tasks that run beside them in the worker."""
+
+    async def run(self, local: bool) -> None:
+        rows = [self.agent_to_row(agent) for agent in self.agents(local=local)]
+        quote = quote_processor(quote_tasks)
+        how = f"{quote.help} ({quote.guarantee}, group {quote.group})"
+        rows.append([f"@{quote.name}", ", ".join(quote.sources), how])
+        self.say(self.tabulate(rows, headers=self.headers, title="Agents and quote tasks"))
+
+
+@app.command()
+async def topology_command(self: Any) -> None:
+    """Print the processing graph, as `windvane topology` does."""
+    from streams.topology import render_text
+
+    self.say(render_text(topology()))

@@ -11,7 +11,13 @@ from collections.abc import Callable
 from typing import Any
 
 from streams import codec
-from streams.config import ARTICLES_BYHASH, ARTICLES_CLAIMS, ARTICLES_ENRICHED, CLAIMS_BYSYMBOL
+from streams.config import (
+    ARTICLES_BYHASH,
+    ARTICLES_CLAIMS,
+    ARTICLES_ENRICHED,
+    CLAIMS_BYSYMBOL,
+    DEADLETTER,
+)
 from streams.contracts import decode_article, decode_claim_envelope
 from streams.domain.articles.article import ArticleEnricher
 from streams.domain.articles.claims import check_claim
@@ -30,6 +36,13 @@ log = logging.getLogger(__name__)
 
 
 class ArticlePipeline:
+    # The topics each step writes to (logical names): the agents may send only there
+    # (streams.app), ``windvane topology`` shows them, and tests/unit/test_topology.py checks
+    # that the records go there and nowhere else.
+    ROUTE_SINKS = (ARTICLES_BYHASH, DEADLETTER)
+    ENRICH_SINKS = (ARTICLES_ENRICHED, CLAIMS_BYSYMBOL, ARTICLES_CLAIMS, DEADLETTER)
+    CHECK_SINKS = (ARTICLES_CLAIMS, DEADLETTER)  # check() and recheck()
+
     def __init__(self, enricher: ArticleEnricher, clock: Callable[[], int]) -> None:
         self.enricher = enricher
         self.clock = clock

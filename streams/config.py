@@ -52,6 +52,20 @@ TOPICS = (
 INTERNAL_TOPICS = (ARTICLES_BYHASH, CLAIMS_BYSYMBOL)
 """Of :data:`TOPICS`, the worker's own (asyncapi.yaml marks them internal); the changelogs,
 named after the app id, are declared by the worker (``streams.app.changelog_topics``)."""
+TOPIC_KEYS = {
+    QUOTES_RAW: "symbol",
+    QUOTES_SIGNALS: "symbol",
+    ALERTS: "symbol",
+    ALERTS_UNDELIVERABLE: "alert id",
+    DEADLETTER: "rejected record's key",
+    ARTICLES_RAW: "article id",
+    ARTICLES_ENRICHED: "article id",
+    ARTICLES_CLAIMS: "article id",
+    ARTICLES_BYHASH: "content hash",
+    CLAIMS_BYSYMBOL: "symbol",
+}
+"""The key of each topic of :data:`TOPICS`, as ``windvane topology`` shows it (asyncapi.yaml
+has the same in each message's key: tests/unit/test_topology.py compares them)."""
 
 
 class ConfigError(ValueError):

@@ -158,6 +158,10 @@ def failed(exc: Exception, key: bytes | None, raw: bytes, source: Origin, now: i
 class QuotePipeline:
     """``quotes.raw`` records to ``quotes.signals``, ``alerts`` and ``deadletter`` records."""
 
+    SINKS = (QUOTES_SIGNALS, ALERTS, DEADLETTER)
+    """The topics :meth:`process` writes to (logical names): what ``windvane topology``
+    shows (tests/unit/test_topology.py checks that the records go there and nowhere else)."""
+
     def __init__(self, engine: QuoteEngine, clock: Callable[[], int]) -> None:
         self.engine = engine
         self.clock = clock

@@ -43,6 +43,11 @@ log = logging.getLogger("windvane.runtime")
 
 Fetched = dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
 
+STATE_STORE = "quote-state"
+"""Each task's symbol states (and its input offsets); changelog ``<app>-quote-state-changelog``."""
+DAYS_STORE = "quote-days"
+"""Each task's final days and pending claims; changelog ``<app>-quote-days-changelog``."""
+
 
 class QuoteTasks(ConsumerRebalanceListener):
     """Consumes the quote path's inputs in its own consumer group and runs its tasks."""
@@ -67,8 +72,9 @@ class QuoteTasks(ConsumerRebalanceListener):
         self.group_id = self.clients.group_id
         self.quotes_topic = settings.topic(QUOTES_RAW)
         self.inputs = [self.quotes_topic, settings.topic(CLAIMS_BYSYMBOL)]
-        self.state_changelog = f"{settings.app_id}-quote-state-changelog"
-        self.days_changelog = f"{settings.app_id}-quote-days-changelog"
+        # Kafka Streams' naming: <application id>-<store>-changelog
+        self.state_changelog = f"{settings.app_id}-{STATE_STORE}-changelog"
+        self.days_changelog = f"{settings.app_id}-{DAYS_STORE}-changelog"
         args = (self.clients, settings.topic, self.state_changelog, self.days_changelog)
         self.checkpoint: Checkpoint
         if settings.processing_guarantee == "exactly_once_v2":
@@ -108,6 +114,27 @@ class QuoteTasks(ConsumerRebalanceListener):
     @property
     def changelogs(self) -> list[str]:
         return [self.state_changelog, self.days_changelog]
+
+    @property
+    def stores(self) -> dict[str, str]:
+        """Each task's state stores, by name, with their changelogs."""
+        return {STATE_STORE: self.state_changelog, DAYS_STORE: self.days_changelog}
+
+    @property
+    def sinks(self) -> list[str]:
+        """The topics the tasks write to (deployed names): the quote pipeline's and the
+        claim checks' (the steps :meth:`Task.process` runs)."""
+        logical = dict.fromkeys([*QuotePipeline.SINKS, *ArticlePipeline.CHECK_SINKS])
+        return [self.settings.topic(t) for t in logical]
+
+    @property
+    def guarantee(self) -> str:
+        return "exactly_once" if self.exactly_once else "at_least_once"
+
+    def assignment(self) -> dict[str, list[int]]:
+        """The partitions of each input assigned to this worker's consumer now."""
+        assigned = self._consumer.assignment() if self._consumer is not None else set()
+        return {t: sorted(tp.partition for tp in assigned if tp.topic == t) for t in self.inputs}
 
     def _task(self, partition: int) -> Task:
         return Task(partition, self.quotes, self.claims, self.settings.day_retention_days)

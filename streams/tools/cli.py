@@ -100,6 +100,41 @@ def config_command() -> None:
         click.echo(f"{var.name:<{width}}  {value or '(unset)':<24} {origin:<7}  # {var.meaning}")
 
 
+@main.command("topology")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "mermaid", "json"]),
+    default="text",
+    show_default=True,
+    help="text: as Kafka Streams' Topology.describe(); mermaid: a flowchart; json.",
+)
+@click.option(
+    "--readme",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Write the mermaid between the topology markers of this file instead (make docs).",
+)
+def topology_command(fmt: str, readme: Path | None) -> None:
+    """Print the processing graph: sources, processors (Faust agents, quote tasks), state
+    stores and their changelogs, sinks, and each one's guarantee. Topic names follow the
+    settings (WINDVANE_APP_ID, WINDVANE_TOPIC_PREFIX), as the worker's do."""
+    from streams.app import topology
+    from streams.topology import render_mermaid, render_text, with_readme_block
+
+    graph = topology()
+    if readme is not None:
+        text = readme.read_text(encoding="utf-8")
+        readme.write_text(with_readme_block(text, render_mermaid(graph)), encoding="utf-8")
+        click.echo(f"topology: {readme} updated", err=True)
+        return
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps(graph.to_json(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_mermaid(graph) if fmt == "mermaid" else render_text(graph), nl=False)
+
+
 # -- the local broker -------------------------------------------------------------------
 @main.group()
 def kafka() -> None:

@@ -33,3 +33,22 @@ async def test_route_enrich_and_dead_letter(sent: dict) -> None:
     assert again["duplicate_of"] == "a1"
     ((claim_key, envelope),) = sent["claims.bysymbol"]
     assert claim_key == b"HSTECH" and envelope["claim"]["type"] == "ma_cross"
+
+
+async def test_an_agent_sends_only_to_its_declared_sinks(sent: dict) -> None:
+    """What the topology shows is what an agent can do: a record for any other topic is a
+    bug, refused before anything is sent."""
+    from streams import app as app_module
+    from streams.pipeline import OutRecord, Result, SourceRecord
+
+    wiring = {
+        name.rsplit(".", 1)[-1]: sinks for name, (sinks, _) in app_module.AGENT_WIRING.items()
+    }
+    assert set(wiring) == {a.name.rsplit(".", 1)[-1] for a in app_module.app.agents.values()}
+    result = Result(
+        "ok", [OutRecord("articles.byhash", b"h", b"{}"), OutRecord("alerts", b"k", b"{}")]
+    )
+    source = SourceRecord("articles.raw", 0, 0)
+    with pytest.raises(app_module.UndeclaredSink, match="alerts"):
+        await app_module._publish(result, source, wiring["route_articles"])
+    assert sent["articles.byhash"] == []  # refused as a whole, before anything is sent
