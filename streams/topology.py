@@ -108,7 +108,14 @@ def agent_processor(
 
 def quote_processor(quote_tasks: Any) -> Processor:
     """The quote runtime (:class:`streams.runtime.QuoteTasks`): one task per partition."""
-    eos = quote_tasks.exactly_once
+    app_id = quote_tasks.settings.app_id
+    how = {
+        "exactly_once": f"one transaction per task, transactional id {app_id}-quotes-<p>",
+        "exactly_once_v2": (
+            f"one transaction per worker and round, transactional id {app_id}-quotes-<random>,"
+            " offsets checked against the group generation"
+        ),
+    }
     return Processor(
         name="quote-task",
         kind="quote task",
@@ -118,11 +125,7 @@ def quote_processor(quote_tasks: Any) -> Processor:
         stores=tuple(Store(n, c) for n, c in quote_tasks.stores.items()),
         guarantee=quote_tasks.guarantee,
         group=quote_tasks.group_id,
-        how=(
-            f"one transaction per task, transactional id {quote_tasks.settings.app_id}-quotes-<p>"
-            if eos
-            else "idempotent producer, offsets after the acks"
-        ),
+        how=how.get(quote_tasks.guarantee, "idempotent producer, offsets after the acks"),
         help="one task per partition p of both inputs: state, claim checks, outputs",
     )
 
@@ -171,7 +174,12 @@ def _first_line(text: str | None) -> str:
 
 # -- text: Topology.describe() ----------------------------------------------------------------
 
-_GUARANTEE = {EXACTLY_ONCE: "exactly-once", AT_LEAST_ONCE: "at-least-once", READ_ONLY: "read-only"}
+_GUARANTEE = {
+    EXACTLY_ONCE: "exactly-once",
+    "exactly_once_v2": "exactly-once (v2)",
+    AT_LEAST_ONCE: "at-least-once",
+    READ_ONLY: "read-only",
+}
 
 
 def render_text(topology: Topology) -> str:
@@ -264,7 +272,7 @@ def render_mermaid(topology: Topology) -> str:
         out += [f"  {_id('t', t)} --> {pid}" for t in p.sources]
         out += [f"  {pid} --> {_id('t', t)}" for t in p.sinks]
         out += [f"  {pid} -.- {_id('s', s.name)}" for s in p.stores]
-    eos = [_id("p", p.name) for p in topology.processors if p.guarantee == EXACTLY_ONCE]
+    eos = [_id("p", p.name) for p in topology.processors if p.guarantee.startswith(EXACTLY_ONCE)]
     if eos:
         out.append("  classDef eos stroke-width:3px")
         out.append(f"  class {','.join(eos)} eos")

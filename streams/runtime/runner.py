@@ -129,7 +129,7 @@ class QuoteTasks(ConsumerRebalanceListener):
 
     @property
     def guarantee(self) -> str:
-        return "exactly_once" if self.exactly_once else "at_least_once"
+        return self.settings.processing_guarantee
 
     def assignment(self) -> dict[str, list[int]]:
         """The partitions of each input assigned to this worker's consumer now."""
