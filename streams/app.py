@@ -16,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from streams import codec, metrics
 from streams.article_pipeline import ArticlePipeline
+from streams.cloudevents import CloudEvents
 from streams.config import (
     ALERTS,
     ARTICLES_BYHASH,
@@ -140,6 +141,7 @@ engine = QuoteEngine(
 )
 article_pipeline = ArticlePipeline(ArticleEnricher(registry), clock=utc_now_ms)
 quote_tasks = QuoteTasks(settings, engine, article_pipeline)
+cloudevents = CloudEvents(settings.app_id)
 
 
 def changelog_topics() -> list[str]:
@@ -166,13 +168,15 @@ class QuotePath(mode.Service):
 
 
 async def _publish(result: Result, source: SourceRecord) -> None:
-    """Count the outcome and send the records (the one place agents send from)."""
+    """Count the outcome and send the records (the one place agents send from), outputs with
+    their CloudEvents headers."""
     if result.status == "duplicate":
         metrics.DUPLICATES.labels(source.topic).inc()
     elif result.status == "deadletter":
         metrics.dead_lettered(result.reason, source.topic, source.partition, source.offset)
     for record in result.records:
-        await topics[record.topic].send(key=record.key, value=record.value)
+        headers = cloudevents.headers(record.topic, record.event)
+        await topics[record.topic].send(key=record.key, value=record.value, headers=headers)
         metrics.RECORDS_OUT.labels(settings.topic(record.topic)).inc()
 
 
