@@ -6,9 +6,11 @@ The record value stays the event data, byte for byte; the attributes go in Kafka
 ==================  ===========================================================================
 ``ce_specversion``  ``1.0``
 ``ce_id``           deterministic (a replay gives the same ids): the alert id; a signal's
-                    SHA-256 of its value (first 32 hex digits); ``<claim_id>/<verdict>``; the
-                    enriched article's id; a dead letter's ``<topic>/<partition>/<offset>``
-                    of the input it rejected; ``<alert id>/<sink>`` for an undeliverable alert
+                    ``<symbol>/<day>/final`` (a day's final snapshot) or ``<symbol>/<day>/``
+                    + SHA-256 of its value, 32 hex digits (a provisional one);
+                    ``<claim_id>/<verdict>``; the enriched article's id; a dead letter's
+                    ``<topic>/<partition>/<offset>`` of the input it rejected (deployed topic
+                    name); ``<alert id>/<sink>`` for an undeliverable alert
 ``ce_source``       ``windvane/<app id>/<topic>`` (a relative URI-reference; the logical topic
                     name, without ``WINDVANE_TOPIC_PREFIX``)
 ``ce_type``         ``dev.windvane.signal.v1``, ``dev.windvane.alert.<rule kind>.v1``,
@@ -91,14 +93,16 @@ _NOT_NAME = re.compile(r"[^a-z0-9_]")
 
 
 def signal_event(signal: Signal, value: bytes) -> Event:
-    """A snapshot has no id of its own: the hash of its value (no wall-clock field in it, so
-    a replay gives the same; two identical snapshots are the same event)."""
-    return (
-        SIGNAL_TYPE,
-        hashlib.sha256(value).hexdigest()[:32],
-        signal.event_time,
-        signal.symbol,
-    )
+    """A snapshot has no id field: a day's final snapshot (one per symbol and day: a day once
+    final takes no more input) is ``<symbol>/<day>/final``; a provisional one (each tick that
+    changes the day's bar) is ``<symbol>/<day>/`` + the first 32 hex digits of the SHA-256 of
+    its value (no wall-clock field in it, so a replay gives the same; two identical snapshots
+    are the same event). Daily bars give final snapshots only: no hash on that path."""
+    if signal.final:
+        ident = f"{signal.symbol}/{signal.trading_day}/final"
+    else:
+        ident = f"{signal.symbol}/{signal.trading_day}/{hashlib.sha256(value).hexdigest()[:32]}"
+    return (SIGNAL_TYPE, ident, signal.event_time, signal.symbol)
 
 
 def alert_event(alert: Alert) -> Event:
