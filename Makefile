@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
-.PHONY: help setup venv system-deps npm-deps docs kafka-jars demo test test-faults test-unit lint typecheck check eval bench bench-articles bench-quotes bench-scaling bench-domain bench-transactions kafka-up kafka-down clean
+.PHONY: help setup venv system-deps npm-deps docs kafka-jars consumers demo test test-faults test-unit lint typecheck check eval bench bench-articles bench-quotes bench-scaling bench-domain bench-transactions kafka-up kafka-down clean
 
 help: ## Show the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -67,7 +67,17 @@ docs: venv npm-deps ## Render asyncapi.yaml's view (docs/topics.md) and the READ
 kafka-jars: venv ## Resolve the Kafka broker jars from Maven Central (once)
 	$(BIN)/python -c "from streams.tools.kafka_local import LocalBroker; LocalBroker.from_env().ensure_jars()"
 
-setup: venv system-deps kafka-jars npm-deps ## Everything the demo and the tests need
+# The Java example consumer (examples/consumers/java): kafka-clients from Maven Central, built
+# once and again only when its pom or sources change (the jars stay in the local repository).
+JAVA_CONSUMER := examples/consumers/java/target/windvane-alerts-consumer-1.jar
+$(JAVA_CONSUMER): examples/consumers/java/pom.xml $(shell find examples/consumers/java/src -name '*.java')
+	$(call apt_missing,mvn:maven)
+	mvn -q -f examples/consumers/java/pom.xml package
+	@touch $@
+
+consumers: $(JAVA_CONSUMER) ## Build the Java example consumer (tests/e2e/test_example_consumers.py runs both)
+
+setup: venv system-deps kafka-jars npm-deps consumers ## Everything the demo and the tests need
 
 demo: setup ## Start Kafka and a worker, replay HSTECH and HSI, print the alerts
 	$(BIN)/windvane demo

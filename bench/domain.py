@@ -16,7 +16,9 @@ tasks by the Java partitioner and fed as the runner does: rounds of up to 4,000 
   trees (ABBA; each pass starts from empty tasks); the figure is the **median** CPU time of
   the process (``time.process_time``: other load on the machine does not count) in µs per
   input record (the best is printed too). ``process`` is ``Task.process`` alone; ``+commit`` adds
-  ``take_commit``. Ratio = baseline / tree (above 1: the tree is faster).
+  ``take_commit``; ``+entries`` adds ``Checkpoint.entries`` (the records as sent: topic, key,
+  value and, since CloudEvents, headers). Ratio = baseline / tree (above 1: the tree is
+  faster).
 
     .venv/bin/python bench/domain.py [--records 200000] [--symbols 1000] [--ticks-per-day 0]
         [--repeat 5] [--baseline REV] [--rules examples/rules.toml,default]
@@ -37,6 +39,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import IO, Any
 
 REPO = Path(__file__).resolve().parents[1]
@@ -46,6 +49,8 @@ ROUND = 4000  # records per getmany (the runner's max_records)
 FIXED_NOW = 1_700_000_000_000  # the hash pass's clock
 TOPIC = "quotes.raw"
 DEFAULT_BASELINE = "43b741e"  # the runtime branch before the speed work of issue 11
+
+WHAT = ("process", "total", "entries")  # the timed figures, each including the one before
 
 Records = list[tuple[int, int, bytes, bytes]]  # (partition, offset, key, value)
 
@@ -146,13 +151,12 @@ def compare(workload: Path, trees: dict[str, Path], rules: str, repeat: int) -> 
                 "best": min(r[what] for r in rs) / n * 1e6,
                 "all": [round(r[what] / n * 1e6, 2) for r in rs],
             }
-            for what in ("process", "total")
+            for what in WHAT
         }
     if "baseline" in runs:
         us = out["us_per_record"]
         out["ratio_baseline_over_tree"] = {
-            what: us["baseline"][what]["median"] / us["tree"][what]["median"]
-            for what in ("process", "total")
+            what: us["baseline"][what]["median"] / us["tree"][what]["median"] for what in WHAT
         }
     return out
 
@@ -202,7 +206,7 @@ def main() -> None:
     print(f"µs per record, median of {args.repeat} (best in brackets); ratio = baseline / tree")
     for r in results:
         us = r["us_per_record"]
-        for what, label in (("process", "Task.process"), ("total", "+ take_commit")):
+        for what, label in zip(WHAT, ("Task.process", "+ take_commit", "+ entries"), strict=True):
             line = f"  {r['rules']:<20} {label:<14} tree {_fig(us['tree'][what])}"
             if "baseline" in us:
                 ratio = r["ratio_baseline_over_tree"][what]
@@ -256,6 +260,7 @@ def child(workload: Path, rules: str, commands: IO[str], answers: IO[str]) -> No
     from streams.domain.rules import RuleBook
     from streams.domain.timeutil import utc_now_ms
     from streams.pipeline import QuotePipeline
+    from streams.runtime.checkpoint import Checkpoint
     from streams.runtime.task import Task
 
     raw: Records = pickle.loads(workload.read_bytes())
@@ -265,11 +270,15 @@ def child(workload: Path, rules: str, commands: IO[str], answers: IO[str]) -> No
     registry = Registry.load(None)
     engine = QuoteEngine(RuleBook.load(None if rules == "default" else rules), registry)
     claims = ArticlePipeline(ArticleEnricher(registry), clock=lambda: FIXED_NOW)
+    # what a commit round sends (Checkpoint.entries: the records, with their headers in trees
+    # that have them), without a producer: entries() reads no client but the app id
+    clients: Any = SimpleNamespace(settings=SimpleNamespace(app_id="windvane"))
+    checkpoint = Checkpoint(clients, lambda t: t, "state-changelog", "days-changelog")
 
-    def run(clock: Any, sink: Any) -> tuple[float, float]:
+    def run(clock: Any, sink: Any) -> tuple[float, float, float]:
         quotes = QuotePipeline(engine, clock)
         tasks = {p: Task(p, quotes, claims, 400) for p in range(PARTITIONS)}
-        spent_process = spent_commit = 0.0
+        spent_process = spent_commit = spent_entries = 0.0
         perf = time.process_time  # CPU time: other processes on the machine do not count
         for start in range(0, len(records), ROUND):
             by_task: dict[int, list[Any]] = {}
@@ -281,11 +290,16 @@ def child(workload: Path, rules: str, commands: IO[str], answers: IO[str]) -> No
             t1 = perf()
             commits = [tasks[p].take_commit() for p in by_task]
             t2 = perf()
+            for c in commits:
+                checkpoint.entries(c)
+            t3 = perf()
             spent_process += t1 - t0
             spent_commit += t2 - t1
+            spent_entries += t3 - t2
             if sink is not None:
                 sink(commits)
-        return spent_process, spent_process + spent_commit
+        total = spent_process + spent_commit
+        return spent_process, total, total + spent_entries
 
     for command in commands:
         command = command.strip()
@@ -295,8 +309,13 @@ def child(workload: Path, rules: str, commands: IO[str], answers: IO[str]) -> No
             run(lambda: FIXED_NOW, hashes.add)
             answer: dict[str, Any] = hashes.answer()
         elif command == "time":
-            process, total = run(utc_now_ms, None)
-            answer = {"process": process, "total": total, "records": len(records)}
+            process, total, entries = run(utc_now_ms, None)
+            answer = {
+                "process": process,
+                "total": total,
+                "entries": entries,
+                "records": len(records),
+            }
         else:
             raise SystemExit(f"unknown command {command!r}")
         answers.write(json.dumps(answer) + "\n")

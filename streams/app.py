@@ -19,6 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from streams import codec, metrics
 from streams.article_pipeline import ArticlePipeline
+from streams.cloudevents import CloudEvents
 from streams.config import (
     ALERTS,
     ARTICLES_BYHASH,
@@ -164,6 +165,7 @@ engine = QuoteEngine(
 )
 article_pipeline = ArticlePipeline(ArticleEnricher(registry), clock=utc_now_ms)
 quote_tasks = QuoteTasks(settings, engine, article_pipeline)
+cloudevents = CloudEvents(settings.app_id)
 
 
 def changelog_topics() -> list[str]:
@@ -198,7 +200,8 @@ class UndeclaredSink(RuntimeError):
 
 async def _publish(result: Result, source: SourceRecord, sinks: tuple[str, ...]) -> None:
     """Count the outcome and send the records (the one place agents send from), each to one
-    of the agent's declared ``sinks`` (see :data:`AGENT_WIRING`)."""
+    of the agent's declared ``sinks`` (see :data:`AGENT_WIRING`), with its CloudEvents
+    headers."""
     if result.status == "duplicate":
         metrics.DUPLICATES.labels(source.topic).inc()
     elif result.status == "deadletter":
@@ -207,7 +210,8 @@ async def _publish(result: Result, source: SourceRecord, sinks: tuple[str, ...])
     if undeclared:  # before anything is sent
         raise UndeclaredSink(f"{undeclared} not among the agent's sinks {sinks}")
     for record in result.records:
-        await topics[record.topic].send(key=record.key, value=record.value)
+        headers = cloudevents.headers(record.topic, record.event)
+        await topics[record.topic].send(key=record.key, value=record.value, headers=headers)
         metrics.RECORDS_OUT.labels(settings.topic(record.topic)).inc()
 
 

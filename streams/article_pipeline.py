@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from streams import codec
+from streams.cloudevents import claim_event, enriched_event
 from streams.config import (
     ARTICLES_BYHASH,
     ARTICLES_CLAIMS,
@@ -100,12 +101,15 @@ class ArticlePipeline:
                     "extraction": {"skipped": "duplicate content"},
                     "enriched_at": iso_utc(now),
                 }
+                event = enriched_event(article.id, record["enriched_at"])
                 return Result(
-                    "duplicate", [OutRecord(ARTICLES_ENRICHED, article_key, codec.dumps(record))]
+                    "duplicate",
+                    [OutRecord(ARTICLES_ENRICHED, article_key, codec.dumps(record), event)],
                 )
             enriched = self.enricher.enrich(article)
             enriched["enriched_at"] = iso_utc(now)
-            records = [OutRecord(ARTICLES_ENRICHED, article_key, codec.dumps(enriched))]
+            event = enriched_event(article.id, enriched["enriched_at"])
+            records = [OutRecord(ARTICLES_ENRICHED, article_key, codec.dumps(enriched), event)]
             for claim in enriched["claims"]:
                 envelope = {"article_id": article.id, "claim": claim}
                 if claim["symbol"]:
@@ -200,11 +204,10 @@ def _pending(days: StateStore, symbol: str) -> list[dict[str, Any]]:
 
 
 def _claim_record(envelope: dict[str, Any], verdict: dict[str, Any], now: int) -> OutRecord:
-    return OutRecord(
-        ARTICLES_CLAIMS,
-        envelope["article_id"].encode(),
-        codec.dumps(_verdict(envelope, verdict, now)),
-    )
+    value = _verdict(envelope, verdict, now)
+    article_id = value["article_id"]
+    event = claim_event(article_id, value["claim"], value["verdict"], value["checked_at"])
+    return OutRecord(ARTICLES_CLAIMS, article_id.encode(), codec.dumps(value), event)
 
 
 def _verdict(envelope: dict[str, Any], verdict: dict[str, Any], now: int) -> dict[str, Any]:

@@ -10,9 +10,10 @@ import base64
 import logging
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, cast
 
 from streams import codec
+from streams.cloudevents import Event, alert_event, deadletter_event, signal_event
 from streams.config import (
     ALERTS,
     ARTICLES_BYHASH,
@@ -23,7 +24,7 @@ from streams.config import (
     QUOTES_SIGNALS,
 )
 from streams.contracts import decode_quote
-from streams.domain.outputs import DayRecord, Signal
+from streams.domain.outputs import Alert, DayRecord, Signal
 from streams.domain.quotes import QuoteEngine, Rejected, SymbolState
 from streams.domain.reasons import ARTICLE_REASONS, INTERNAL_ERROR, QUOTE_REASONS, REASONS
 from streams.domain.timeutil import iso_utc
@@ -75,6 +76,8 @@ class OutRecord:
     topic: str  # logical topic name (see streams.config)
     key: bytes | None
     value: bytes
+    # what its CloudEvents headers need (streams.cloudevents); None on internal topics
+    event: Event | None = None
 
 
 @dataclass(slots=True)
@@ -101,6 +104,7 @@ def deadletter_record(
             key_text = key.decode("utf-8")
         except UnicodeDecodeError:
             key_text = base64.b64encode(key).decode()
+    failed_at = iso_utc(now_ms)
     body = {
         "reason": reason,
         "detail": detail[:2000],
@@ -115,9 +119,12 @@ def deadletter_record(
         "value_text": text,
         "truncated": len(value) > MAX_DEADLETTER_ORIGINAL,
         "size": len(value),
-        "failed_at": iso_utc(now_ms),
+        "failed_at": failed_at,
     }
-    return OutRecord(DEADLETTER, key, codec.dumps(body))
+    event = deadletter_event(
+        source.topic, source.partition, source.offset, kept, key_text, failed_at
+    )
+    return OutRecord(DEADLETTER, key, codec.dumps(body), event)
 
 
 def dead_letter(
@@ -206,11 +213,16 @@ class QuotePipeline:
         for em in outcome.emitted:  # every output is keyed by the quote's symbol
             wire = em.to_wire()
             if type(em) is Signal:
-                records.append(OutRecord(QUOTES_SIGNALS, symbol_key, dumps(wire)))
+                value = dumps(wire)
+                records.append(
+                    OutRecord(QUOTES_SIGNALS, symbol_key, value, signal_event(em, value))
+                )
                 if days is not None and em.final:
                     days[day_key(quote.symbol, em.trading_day)] = day_record(em.day_record())
             else:
-                records.append(OutRecord(ALERTS, symbol_key, dumps(wire)))
+                records.append(
+                    OutRecord(ALERTS, symbol_key, dumps(wire), alert_event(cast(Alert, em)))
+                )
                 alerts.append(wire)
         return Result("ok", records, None, alerts, outcome.event_ms)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from streams.tools.kafka_local import free_port
@@ -137,13 +137,17 @@ class Worker:
 
 
 async def produce(
-    bootstrap: str, topic: str, records: list[tuple[bytes | None, bytes]]
+    bootstrap: str,
+    topic: str,
+    records: list[tuple[bytes | None, bytes]],
+    headers: list[tuple[str, bytes]] | None = None,
 ) -> list[tuple[int, int]]:
-    """Send ``records`` in order; the (partition, offset) each landed at."""
+    """Send ``records`` in order (each with ``headers``, if given); the (partition, offset)
+    each landed at."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
     await producer.start()
     try:
-        futures = [await producer.send(topic, value=v, key=k) for k, v in records]
+        futures = [await producer.send(topic, value=v, key=k, headers=headers) for k, v in records]
         return [(meta.partition, meta.offset) for meta in await asyncio.gather(*futures)]
     finally:
         await producer.stop()
@@ -196,3 +200,32 @@ def lines(text: str) -> Iterator[dict[str, Any]]:
     for line in text.splitlines():
         if line.strip():
             yield orjson.loads(line)
+
+
+async def read_all(bootstrap: str, topic: str, timeout: float = 60) -> list[Any]:
+    """Every committed record of ``topic`` (read_committed, every partition, up to the end
+    offsets as of now), as aiokafka's ConsumerRecords: headers included."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",
+    )
+    await consumer.start()
+    try:
+        count = (await partitions_of(bootstrap, [topic]))[topic]
+        parts = [TopicPartition(topic, p) for p in range(count)]
+        consumer.assign(parts)
+        await consumer.seek_to_beginning(*parts)
+        ends = await consumer.end_offsets(parts)  # read_committed: the last stable offsets
+        out: list[Any] = []
+        deadline = time.monotonic() + timeout
+        while any([await consumer.position(tp) < ends[tp] for tp in parts]):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{topic}: not read to its end offsets {ends} in {timeout}s")
+            batch = await consumer.getmany(timeout_ms=500)
+            for records in batch.values():
+                out += records
+        return out
+    finally:
+        await consumer.stop()

@@ -19,6 +19,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.errors import KafkaError
 
 from streams import codec, metrics
+from streams.cloudevents import CloudEvents, undeliverable_event
 from streams.config import ALERTS, ALERTS_UNDELIVERABLE, Settings
 from streams.delivery.config import Sink
 from streams.delivery.payloads import (
@@ -95,6 +96,7 @@ class AlertDelivery:
         max_uncommitted: int = 10_000,
     ) -> None:
         self.settings = settings
+        self.cloudevents = CloudEvents(settings.app_id)
         self.sinks = sinks
         self.dashboard_url = dashboard_url
         self.group_id = group_id or f"{settings.app_id}-delivery"
@@ -195,10 +197,13 @@ class AlertDelivery:
     async def _undeliverable(
         self, producer: AIOKafkaProducer, alert: dict[str, Any], outcome: Outcome
     ) -> None:
+        record = undeliverable_record(alert, outcome, utc_now_ms())
+        event = undeliverable_event(alert["id"], outcome.sink, record["failed_at"])
         await producer.send_and_wait(
             self.settings.topic(ALERTS_UNDELIVERABLE),
             key=alert["id"].encode(),
-            value=codec.dumps(undeliverable_record(alert, outcome, utc_now_ms())),
+            value=codec.dumps(record),
+            headers=self.cloudevents.headers(ALERTS_UNDELIVERABLE, event),
         )
 
     # -- reading alerts and committing what every sink has finished ----------------------

@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import ProducerFenced
 
 from streams import metrics
+from streams.cloudevents import CloudEvents
 from streams.runtime import group_offsets
 from streams.runtime.clients import Clients
 from streams.runtime.group_offsets import GroupMetadata
@@ -60,6 +61,7 @@ class Checkpoint:
         self.state_changelog = state_changelog
         self.days_changelog = days_changelog
         self.partitioner = Partitioner()
+        self.cloudevents = CloudEvents(clients.settings.app_id)
 
     async def open(self, task: Task) -> None:
         """Before a task (new or resumed) runs."""
@@ -80,14 +82,18 @@ class Checkpoint:
         raise NotImplementedError
 
     def entries(self, commit: Commit) -> list[Entry]:
-        """The outputs, then the changelog entries (with the input offsets), of a commit."""
-        topic, p = self.topic, commit.task.partition
-        out: list[Entry] = [(topic(r.topic), None, r.key, r.value) for r in commit.batch.records]
-        out += [(self.state_changelog, p, k, v) for k, v in commit.states]
+        """The outputs (with their CloudEvents headers), then the changelog entries (with the
+        input offsets, no headers), of a commit."""
+        topic, p, headers = self.topic, commit.task.partition, self.cloudevents.headers
+        out: list[Entry] = [
+            (topic(r.topic), None, r.key, r.value, headers(r.topic, r.event))
+            for r in commit.batch.records
+        ]
+        out += [(self.state_changelog, p, k, v, None) for k, v in commit.states]
         # the input offsets go to the state changelog with the states: a restore reads both
         # from one partition, consistent by construction
-        out.append((self.state_changelog, p, OFFSETS_KEY, offsets_value(commit.offsets)))
-        out += [(self.days_changelog, p, k, v) for k, v in commit.days]
+        out.append((self.state_changelog, p, OFFSETS_KEY, offsets_value(commit.offsets), None))
+        out += [(self.days_changelog, p, k, v, None) for k, v in commit.days]
         return out
 
     def done(self, commit: Commit) -> None:

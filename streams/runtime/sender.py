@@ -13,8 +13,9 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import murmur2
 
-Entry = tuple[str, int | None, bytes | None, bytes | None]
-"""(topic, partition or None to partition by key, key, value or None for a tombstone)."""
+Entry = tuple[str, int | None, bytes | None, bytes | None, list[tuple[str, bytes]] | None]
+"""(topic, partition or None to partition by key, key, value or None for a tombstone,
+headers or None)."""
 
 
 class Partitioner:
@@ -58,17 +59,17 @@ async def send_batches(
     await partitioner.learn(producer, {e[0] for e in entries if e[1] is None})
     builders: dict[tuple[str, int], Any] = {}
     futures: list[asyncio.Future[Any]] = []
-    for topic, partition, key, value in entries:
+    for topic, partition, key, value, headers in entries:
         if partition is None:
             partition = partitioner.partition(topic, key)
         tp = (topic, partition)
         builder = builders.get(tp)
         if builder is None:
             builder = builders[tp] = producer.create_batch()
-        if builder.append(timestamp=None, key=key, value=value) is None:
+        if builder.append(timestamp=None, key=key, value=value, headers=headers) is None:
             futures.append(await producer.send_batch(builder, topic, partition=partition))
             builder = builders[tp] = producer.create_batch()
-            if builder.append(timestamp=None, key=key, value=value) is None:
+            if builder.append(timestamp=None, key=key, value=value, headers=headers) is None:
                 raise ValueError(f"a record of {len(value or b'')} bytes exceeds the batch size")
     for (topic, partition), builder in builders.items():
         if builder.record_count():
