@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -60,7 +61,9 @@ def pip(*args: str | Path, cwd: Path) -> None:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The example package, built as a wheel and installed into a directory of its own."""
     root = tmp_path_factory.mktemp("plugin")
-    pip("wheel", "--no-deps", "-q", "-w", root / "dist", PACKAGE, cwd=root)
+    source = root / "source"  # a copy: building writes build/ and *.egg-info beside the code
+    shutil.copytree(PACKAGE, source, ignore=shutil.ignore_patterns("build", "*.egg-info"))
+    pip("wheel", "--no-deps", "-q", "-w", root / "dist", source, cwd=root)
     wheels = list((root / "dist").glob("windvane_volume_spike-*.whl"))
     assert len(wheels) == 1, wheels
     target = root / "site"
