@@ -115,7 +115,7 @@ def _load(target: str, where: str) -> Any:
     module_name, _, attr = target.partition(":")
     try:
         module = importlib.import_module(module_name)
-    except ImportError as exc:
+    except Exception as exc:  # not found, or the module fails: the file names it
         raise RuleConfigError(f"{where}: cannot import {module_name!r}: {exc}") from exc
     found: Any = module
     for part in attr.split("."):
@@ -135,7 +135,8 @@ def rule_class(kind: str) -> type[Rule]:
     if ":" in kind:
         if not re.fullmatch(r"[\w.]+:[\w.]+", kind):
             raise RuleConfigError(f"rule {kind!r}: a dotted path is `module.name:Class`")
-        return register(_checked(_load(kind, f"rule {kind!r}"), f"rule {kind!r}"))
+        where = f"rule {kind!r}"
+        return register(_checked(_load(kind, where), where), where)
     entry = _entry_points().get(kind)
     if entry is None:
         known = known_kinds()
