@@ -14,6 +14,7 @@ from importlib.resources.abc import Traversable
 from typing import Any
 
 from streams import codec
+from streams.domain.alert_text import summary
 
 PAGE: Traversable = resources.files("streams").joinpath("web", "dashboard.html")
 SERIES_WINDOWS = ("20", "60", "250")
@@ -34,6 +35,8 @@ class AlertBoard:
             return False  # an at-least-once redelivery: shown once
         self.seq += 1
         entry = {"seq": self.seq, **alert}
+        if "summary" not in entry:  # an alert from before alerts carried their summary
+            entry["summary"] = summary(alert)
         if len(self._latest) == self._latest.maxlen:
             self._ids.discard(self._latest[0]["id"])
         self._latest.append(entry)

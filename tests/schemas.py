@@ -78,6 +78,19 @@ def _values(schema: dict[str, Any]) -> list[Any] | None:
     return None if enum is None else list(enum)
 
 
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    for kind, name in ((float, "number"), (str, "string"), (list, "array"), (dict, "object")):
+        if isinstance(value, kind):
+            return name
+    raise ValueError(f"not a JSON value: {value!r}")
+
+
 def _covered(kind: str, kinds: set[str]) -> bool:
     return kind in kinds or (kind == "integer" and "number" in kinds)
 
@@ -123,6 +136,8 @@ class _Compare:
             return [Break("narrowed", path, "allows nothing now")]
 
         old_types, new_types = _types(old), _types(new)
+        if old_types is None and _values(old) is not None:  # an enum's values have types
+            old_types = {_json_type(v) for v in _values(old) or []}
         if new_types is not None:
             if old_types is None:
                 out.append(

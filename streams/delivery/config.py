@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from streams.domain.rules import KINDS
+from streams.domain.rules import known_kinds
 
 SEVERITY_ORDER = {"info": 0, "warning": 1, "critical": 2}
 SINK_TYPES = ("webhook", "alertmanager")
@@ -140,11 +140,12 @@ def _route(raw: Any, where: str) -> Route:
         raise DeliveryConfigError(f"{where}: match must be a table ([sinks.match])")
     table = _Table(raw, f"{where} [sinks.match]", MATCH_KEYS)
     rules = table.strings("rules", ())
+    kinds = known_kinds() if rules else ()  # built-in and entry points (windvane.rules)
     for kind in rules:
-        if kind not in KINDS:
-            close = difflib.get_close_matches(kind, KINDS, n=1)
+        if kind not in kinds:
+            close = difflib.get_close_matches(kind, kinds, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise table.error(f"unknown rule {kind!r}{hint}; known rules: {', '.join(KINDS)}")
+            raise table.error(f"unknown rule {kind!r}{hint}; known rules: {', '.join(kinds)}")
     return Route(
         rules=rules,
         symbols=table.strings("symbols", ("*",)),

@@ -93,6 +93,7 @@ class Snapshot:
     prev_highs: dict[int, int | None]  # window -> max of the n closes before this day
     prev_lows: dict[int, int | None]
     streak: int  # +k: k-th consecutive up day; -k: down; 0: unchanged or first day
+    volume: float | None = None  # the day's volume, when a daily bar gave one (final days)
 
     def sma(self, n: int) -> float | None:
         total = self.sums.get(n)

@@ -142,9 +142,10 @@ class Alert:
     severity: str
     details: dict[str, Any]
     related_articles: list[str] = field(default_factory=list)
+    summary: str | None = None  # one line for people, by the rule (last on the wire)
 
     def to_wire(self) -> dict[str, Any]:
-        return {
+        wire = {
             "id": self.id,
             "rule": self.rule,
             "rule_name": self.rule_name,
@@ -163,6 +164,9 @@ class Alert:
             "details": self.details,
             "related_articles": self.related_articles,
         }
+        if self.summary is not None:
+            wire["summary"] = self.summary
+        return wire
 
 
 Output = Signal | Alert

@@ -17,7 +17,7 @@ from streams.domain.calendars import SessionCalendar, session_calendar
 from streams.domain.indicators import SCALE, CloseHistory, Snapshot, to_fixed
 from streams.domain.instruments import Instrument, Registry
 from streams.domain.outputs import Alert, BarPrices, Output, Signal
-from streams.domain.rules import AlertDraft, RuleBook, RuleSpec, RuleState
+from streams.domain.rules import Firing, RuleBook, RuleSpec, RuleState
 from streams.domain.timeutil import (
     MAX_EVENT_MS,
     MIN_EVENT_MS,
@@ -254,6 +254,9 @@ class DayBar:
     final: bool
     source: Literal["ticks", "bar"]
     bar_fingerprint: str | None = None
+    # the daily bar's volume, for rules (``Snapshot.volume``); a day built from ticks has
+    # none. Not persisted: a bar's day is closed in the call that applies it.
+    volume: float | None = None
 
     def to_list(self) -> list[Any]:
         return [
@@ -501,6 +504,7 @@ class QuoteEngine:
             final=False,
             source="bar",
             bar_fingerprint=fingerprint,
+            volume=bar.volume,
         )
         self._finalize(state, bar.symbol, exchange.time, now_ms, out)
         return out
@@ -555,9 +559,11 @@ class QuoteEngine:
         if rules:
             for spec, rule_state in zip(rules, state.states_of(rules), strict=True):
                 if spec.live:
-                    drafts = spec.on_live(rule_state, snap, bar.day)
-                    if drafts:
-                        out.emitted += [self._alert(symbol, bar, d, now_ms, local) for d in drafts]
+                    fired = spec.on_live(rule_state, snap, bar.day)
+                    if fired:
+                        out.emitted += [
+                            self._alert(symbol, bar, spec, f, now_ms, local) for f in fired
+                        ]
 
     def _finalize(
         self, state: SymbolState, symbol: str, local: LocalTime, now_ms: int, out: Outcome
@@ -566,13 +572,14 @@ class QuoteEngine:
         bar = state.day
         assert bar is not None and not bar.final
         snap = state.history.view(bar.close)
+        snap.volume = bar.volume
         out.emitted.append(self._signal(symbol, bar, snap, True, state.last_final_day, local))
         rules = self.rules.for_symbol(symbol)
         if rules:
             for spec, rule_state in zip(rules, state.states_of(rules), strict=True):
-                drafts = spec.on_close(rule_state, snap)
-                if drafts:
-                    out.emitted += [self._alert(symbol, bar, d, now_ms, local) for d in drafts]
+                fired = spec.on_close(rule_state, snap)
+                if fired:
+                    out.emitted += [self._alert(symbol, bar, spec, f, now_ms, local) for f in fired]
         state.history.push(bar.close)
         state.last_final_day = bar.day
         bar.final = True
@@ -631,32 +638,41 @@ class QuoteEngine:
         )
 
     def _alert(
-        self, symbol: str, bar: DayBar, draft: AlertDraft, now_ms: int, local: LocalTime
+        self,
+        symbol: str,
+        bar: DayBar,
+        spec: RuleSpec,
+        fired: Firing,
+        now_ms: int,
+        local: LocalTime,
     ) -> Alert:
-        return Alert(
+        params = dict(spec.params)
+        alert = Alert(
             alert_id(
-                draft.rule,
-                draft.params,
+                spec.kind,
+                params,
                 symbol,
                 bar.day,
-                draft.direction,
-                draft.confirmation,
-                draft.id_tag,
+                fired.direction,
+                fired.confirmation,
+                spec.id_tag,
             ),
-            draft.rule,
-            draft.rule_name,
-            draft.params,
+            spec.kind,
+            spec.id,
+            params,
             symbol,
             bar.day,
-            draft.direction,
-            draft.confirmation,
-            draft.price,
-            _round(draft.sma),
-            draft.prev_price,
-            _round(draft.prev_sma),
+            fired.direction,
+            fired.confirmation,
+            fired.price,
+            _round(fired.sma),
+            fired.prev_price,
+            _round(fired.prev_sma),
             local.iso(bar.event_time),
             iso_utc(now_ms),
-            draft.severity,
-            draft.details,
+            spec.severity,
+            fired.details,
             [],
         )
+        alert.summary = spec.rule.summary(alert.to_wire())
+        return alert

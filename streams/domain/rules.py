@@ -1,5 +1,10 @@
-"""Alert rules evaluated on indicator snapshots: ``ma_cross``, ``sma_cross``, ``drawdown``,
-``streak``, ``new_high`` and ``new_low``. Pure: state is a small dict per (rule, symbol).
+"""Alert rules: the registry of rule kinds, the rules file (``[[rules]]`` TOML) and the
+configured rules of a book. Pure: state is a small dict per (rule, symbol).
+
+A rule kind is one class behind :class:`~streams.domain.rule_api.Rule` (re-exported here).
+The built-in kinds (:mod:`streams.domain.builtin_rules`) are registered like any other;
+third-party kinds load from the ``windvane.rules`` entry point group (the entry's name is
+the kind) or from a dotted path in the file (``rule = "mypkg.rules:VolumeSpike"``).
 
 Directions are ``above``/``below``; confirmations ``close`` (final daily close),
 ``intraday`` (provisional, first live crossing of the day) and ``withdrawn`` (the close
@@ -11,49 +16,145 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import fnmatch
-import functools
+import importlib
+import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from fractions import Fraction
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from streams.domain.indicators import SCALE, Snapshot
+from streams.domain.builtin_rules import BUILTIN, _drawn_down, _side
+from streams.domain.indicators import Snapshot
+from streams.domain.rule_api import (
+    KIND_PATTERN,
+    REQUIRED,
+    Firing,
+    Param,
+    Rule,
+    RuleState,
+    Windows,
+)
 
-RuleState = dict[str, Any]
-Evaluator = Callable[["RuleSpec", RuleState, Snapshot, bool], list["AlertDraft"]]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "KINDS",
+    "REQUIRED",
+    "SEVERITIES",
+    "Firing",
+    "Param",
+    "Rule",
+    "RuleBook",
+    "RuleConfigError",
+    "RuleSpec",
+    "RuleState",
+    "Windows",
+    "_drawn_down",
+    "_side",
+    "identify",
+    "known_kinds",
+    "rule_class",
+    "rule_from_mapping",
+]
 
-KINDS = ("ma_cross", "sma_cross", "drawdown", "streak", "new_high", "new_low")
+ENTRY_POINT_GROUP = "windvane.rules"
+KINDS = tuple(cls.kind for cls in BUILTIN)  # the built-in kinds
 SEVERITIES = ("info", "warning", "critical")
+COMMON_KEYS = ("name", "symbols", "severity")  # what every [[rules]] entry may set
+
+_REGISTRY: dict[str, type[Rule]] = {cls.kind: cls for cls in BUILTIN}
 
 
 class RuleConfigError(ValueError):
     """A rules file that does not describe valid rules."""
 
 
-@dataclass(slots=True)
-class AlertDraft:
-    """What a rule says; the engine adds identity, symbol, day and times."""
-
-    rule: str
-    params: dict[str, Any]
-    rule_name: str
-    id_tag: str | None  # the rule name when it is not the default (kind:params): in the id
-    direction: str
-    confirmation: str
-    price: float
-    sma: float | None
-    prev_price: float | None
-    prev_sma: float | None
-    severity: str
-    details: dict[str, Any] = field(default_factory=dict)
+class _Located(RuleConfigError):
+    """An error of one ``[[rules]]`` entry, with its line when known."""
 
 
-def _px(units: int | None) -> float | None:
-    return None if units is None else units / SCALE
+# -- the registry -----------------------------------------------------------------------
+def _entry_points() -> dict[str, metadata.EntryPoint]:
+    return {ep.name: ep for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)}
 
 
+def known_kinds() -> tuple[str, ...]:
+    """Every kind a rules file may name: built-in, then registered, then entry points."""
+    return tuple(dict.fromkeys([*_REGISTRY, *sorted(_entry_points())]))
+
+
+def _checked(cls: Any, where: str) -> type[Rule]:
+    if not (isinstance(cls, type) and issubclass(cls, Rule)):
+        raise RuleConfigError(f"{where} is not a windvane rule (a subclass of Rule): {cls!r}")
+    kind = getattr(cls, "kind", None)
+    if not isinstance(kind, str) or not KIND_PATTERN.fullmatch(kind):
+        raise RuleConfigError(
+            f"{where}: kind must be lower-case letters, digits and _, not {kind!r}"
+        )
+    for param in cls.parameters:
+        if param.name in (*COMMON_KEYS, "rule"):
+            raise RuleConfigError(f"{where}: parameter {param.name!r} is reserved")
+    return cls
+
+
+def register(cls: type[Rule], where: str | None = None) -> type[Rule]:
+    """Add a rule kind to the registry (usable as a class decorator). A kind names one class."""
+    cls = _checked(cls, where or f"{cls.__module__}:{cls.__qualname__}")
+    known = _REGISTRY.get(cls.kind)
+    if known is not None and known is not cls:
+        raise RuleConfigError(
+            f"rule kind {cls.kind!r} is already {known.__module__}:{known.__qualname__}; "
+            f"{cls.__module__}:{cls.__qualname__} cannot take it"
+        )
+    _REGISTRY[cls.kind] = cls
+    return cls
+
+
+def _load(target: str, where: str) -> Any:
+    module_name, _, attr = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # not found, or the module fails: the file names it
+        raise RuleConfigError(f"{where}: cannot import {module_name!r}: {exc}") from exc
+    found: Any = module
+    for part in attr.split("."):
+        try:
+            found = getattr(found, part)
+        except AttributeError:
+            raise RuleConfigError(f"{where}: {module_name!r} has no {attr!r}") from None
+    return found
+
+
+def rule_class(kind: str) -> type[Rule]:
+    """The class of a kind: registered, a ``windvane.rules`` entry point, or a dotted path
+    ``module:Class`` (whose ``kind`` is then the rule's kind)."""
+    found = _REGISTRY.get(kind)
+    if found is not None:
+        return found
+    if ":" in kind:
+        if not re.fullmatch(r"[\w.]+:[\w.]+", kind):
+            raise RuleConfigError(f"rule {kind!r}: a dotted path is `module.name:Class`")
+        where = f"rule {kind!r}"
+        return register(_checked(_load(kind, where), where), where)
+    entry = _entry_points().get(kind)
+    if entry is None:
+        known = known_kinds()
+        raise RuleConfigError(
+            f"unknown rule {kind!r}; known: {', '.join(known)}{_did_you_mean(kind, known)}"
+        )
+    where = f"entry point {kind!r} ({entry.value}) of group {ENTRY_POINT_GROUP}"
+    try:
+        cls = entry.load()
+    except Exception as exc:
+        raise RuleConfigError(f"{where}: cannot load: {exc}") from exc
+    cls = _checked(cls, where)
+    if cls.kind != kind:
+        raise RuleConfigError(f"{where}: the class says kind {cls.kind!r}")
+    return register(cls, where)
+
+
+# -- one configured rule ----------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class RuleSpec:
     """One configured rule: kind, parameters, symbol patterns, severity and its identity.
@@ -63,7 +164,8 @@ class RuleSpec:
     :class:`RuleBook` assigns it: the name when set, else :attr:`key` (``#2``... when two
     unnamed rules share kind and parameters). ``id_tag`` is the ``id`` when it is not the
     default :attr:`key`, else None: alert ids include it, so rules with a default identity
-    keep the alert ids they always had.
+    keep the alert ids they always had. ``params`` are checked and converted
+    (:func:`rule_from_mapping`); ``rule`` is the kind's :class:`Rule` made with them.
     """
 
     kind: str
@@ -73,24 +175,22 @@ class RuleSpec:
     name: str | None = None
     id: str = ""
     id_tag: str | None = None
-    # derived once from kind and params (hot path): the parameters by name, windows as ints
-    # and decimal thresholds also as exact fractions (``pct_exact``, ``hysteresis_exact``)
-    arg: dict[str, Any] = field(init=False, repr=False, compare=False)
+    rule: Rule = field(init=False, repr=False, compare=False)
     live: bool = field(init=False, repr=False, compare=False)  # evaluated on live prices
-    _evaluate: Evaluator = field(init=False, repr=False, compare=False)
+    # the rule's bound methods (hot path: one call per rule and final close)
+    on_close: Callable[[RuleState, Snapshot], Sequence[Firing]] = field(
+        init=False, repr=False, compare=False
+    )
+    on_live: Callable[[RuleState, Snapshot, str], Sequence[Firing]] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
-        arg = dict(self.params)
-        for name in ("window", "short", "long", "days"):
-            if name in arg:
-                arg[name] = int(arg[name])
-        for name in ("hysteresis", "pct"):
-            if name in arg:
-                arg[name + "_exact"] = _fraction(arg[name])
-        object.__setattr__(self, "arg", arg)
-        live = self.kind == "ma_cross" and arg.get("trigger") == "intraday"
-        object.__setattr__(self, "live", live)
-        object.__setattr__(self, "_evaluate", _EVALUATORS[self.kind])
+        rule = rule_class(self.kind)(**dict(self.params))
+        object.__setattr__(self, "rule", rule)
+        object.__setattr__(self, "live", bool(rule.live))
+        object.__setattr__(self, "on_close", rule.on_close)
+        object.__setattr__(self, "on_live", rule.on_live)
 
     @property
     def key(self) -> str:
@@ -98,7 +198,7 @@ class RuleSpec:
         return self.kind + ":" + ",".join(f"{k}={v}" for k, v in self.params)
 
     def param(self, name: str) -> Any:
-        for key, value in self.params:  # a handful of pairs: no dict per call (hot path)
+        for key, value in self.params:
             if key == name:
                 return value
         raise KeyError(name)
@@ -106,301 +206,96 @@ class RuleSpec:
     def matches(self, symbol: str) -> bool:
         return any(fnmatch.fnmatchcase(symbol, pattern) for pattern in self.symbols)
 
-    # -- windows this rule needs ----------------------------------------------------
     def sma_windows(self) -> tuple[int, ...]:
-        if self.kind == "ma_cross":
-            return (int(self.param("window")),)
-        if self.kind == "sma_cross":
-            return (int(self.param("short")), int(self.param("long")))
-        return ()
+        return tuple(self.rule.windows().sma)
 
     def extreme_windows(self) -> tuple[int, ...]:
-        if self.kind in ("drawdown", "new_high", "new_low"):
-            return (int(self.param("window")),)
-        return ()
+        return tuple(self.rule.windows().extremes)
 
-    # -- evaluation -------------------------------------------------------------------
-    def on_close(self, state: RuleState, snap: Snapshot) -> list[AlertDraft]:
-        """Evaluate on a final daily close; updates ``state`` in place."""
-        return self._evaluate(self, state, snap, True)
-
-    def on_live(self, state: RuleState, snap: Snapshot, day: str) -> list[AlertDraft]:
-        """Evaluate on a live (provisional) price; only ``ma_cross`` with ``intraday``
-        (:attr:`live`)."""
-        if not self.live:
-            return []
-        return _ma_cross_live(self, state, snap, day)
-
-    def draft(self, direction: str, confirmation: str, price: float, **kw: Any) -> AlertDraft:
-        return AlertDraft(
-            rule=self.kind,
-            params=dict(self.params),
-            rule_name=self.id,
-            id_tag=self.id_tag,
-            direction=direction,
-            confirmation=confirmation,
-            price=price,
-            sma=kw.get("sma"),
-            prev_price=kw.get("prev_price"),
-            prev_sma=kw.get("prev_sma"),
-            severity=self.severity,
-            details=kw.get("details", {}),
-        )
-
-
-@functools.lru_cache(maxsize=256)
-def _fraction(value: Any) -> Fraction:
-    """A configured decimal parameter as an exact fraction, parsed once (hot path)."""
-    return Fraction(str(value))
-
-
-def _side(close: int, total: int, n: int, band: Fraction) -> str | None:
-    """``above``/``below`` the SMA widened by the hysteresis band; None inside it (exact)."""
-    lhs = close * n
-    if not band:
-        return "above" if lhs > total else "below" if lhs < total else None
-    # close * n against total * (1 +- p/q), in integers: multiplied by q > 0
-    p, q = band.numerator, band.denominator
-    lhs *= q
-    if lhs > total * (q + p):
-        return "above"
-    if lhs < total * (q - p):
-        return "below"
-    return None
-
-
-def _drawn_down(high: int, close: int, pct: Fraction) -> bool:
-    """``(high - close) / high * 100 >= pct``, exactly, in integers (``high`` > 0; else as
-    the fraction does: it raises)."""
-    if high <= 0:
-        return Fraction(high - close, high) * 100 >= pct
-    return (high - close) * 100 * pct.denominator >= pct.numerator * high
-
-
-def _ma_cross(spec: RuleSpec, state: RuleState, snap: Snapshot, final: bool) -> list[AlertDraft]:
-    arg = spec.arg
-    n = arg["window"]
-    total = snap.sums.get(n)
-    out: list[AlertDraft] = []
-    if total is None:
-        return out
-    band = arg["hysteresis_exact"]
-    side = _side(snap.close, total, n, band)
-    sma = total / (n * SCALE)
-    price = snap.close / SCALE
-    prev_side = state.get("side")
-    intraday = state.pop("intraday", None)  # {"day":..., "direction":...} set by _ma_cross_live
-    crossed = side is not None and prev_side is not None and side != prev_side
-    if crossed:
-        out.append(
-            spec.draft(
-                str(side),
-                "close",
-                price,
-                sma=sma,
-                prev_price=state.get("prev_price"),
-                prev_sma=state.get("prev_sma"),
-            )
-        )
-    if intraday is not None and not (crossed and side == intraday["direction"]):
-        out.append(
-            spec.draft(
-                intraday["direction"],
-                "withdrawn",
-                price,
-                sma=sma,
-                prev_price=state.get("prev_price"),
-                prev_sma=state.get("prev_sma"),
-                details={"intraday_price": intraday["price"]},
-            )
-        )
-    if side is not None:
-        state["side"] = side
-    state["prev_price"] = price
-    state["prev_sma"] = sma
-    return out
-
-
-def _ma_cross_live(spec: RuleSpec, state: RuleState, snap: Snapshot, day: str) -> list[AlertDraft]:
-    n = spec.arg["window"]
-    total = snap.sums.get(n)
-    prev_side = state.get("side")
-    if total is None or prev_side is None or state.get("intraday_day") == day:
-        return []
-    side = _side(snap.close, total, n, spec.arg["hysteresis_exact"])
-    if side is None or side == prev_side:
-        return []
-    price = snap.close / SCALE
-    state["intraday_day"] = day  # once per bar
-    state["intraday"] = {"direction": side, "price": price}
-    return [
-        spec.draft(
-            side,
-            "intraday",
-            price,
-            sma=total / (n * SCALE),
-            prev_price=state.get("prev_price"),
-            prev_sma=state.get("prev_sma"),
-        )
-    ]
-
-
-def _sma_cross(spec: RuleSpec, state: RuleState, snap: Snapshot, final: bool) -> list[AlertDraft]:
-    short, long = spec.arg["short"], spec.arg["long"]
-    s_total, l_total = snap.sums.get(short), snap.sums.get(long)
-    if s_total is None or l_total is None:
-        return []
-    lhs, rhs = s_total * long, l_total * short
-    side = "above" if lhs > rhs else "below" if lhs < rhs else None
-    s_sma, l_sma = s_total / (short * SCALE), l_total / (long * SCALE)
-    out: list[AlertDraft] = []
-    prev_side = state.get("side")
-    if side is not None and prev_side is not None and side != prev_side:
-        out.append(
-            spec.draft(
-                side,
-                "close",
-                snap.close / SCALE,
-                sma=l_sma,
-                prev_price=state.get("prev_price"),
-                prev_sma=state.get("prev_sma"),
-                details={
-                    "short_sma": s_sma,
-                    "prev_short_sma": state.get("prev_short_sma"),
-                    "cross": "golden" if side == "above" else "death",
-                },
-            )
-        )
-    if side is not None:
-        state["side"] = side
-    state.update(prev_price=snap.close / SCALE, prev_sma=l_sma, prev_short_sma=s_sma)
-    return out
-
-
-def _drawdown(spec: RuleSpec, state: RuleState, snap: Snapshot, final: bool) -> list[AlertDraft]:
-    n = spec.arg["window"]
-    high = snap.highs.get(n)
-    if high is None:
-        return []
-    threshold = spec.arg["pct_exact"]
-    inside = _drawn_down(high, snap.close, threshold)
-    was = state.get("inside")
-    state["inside"] = inside
-    if was is None or was == inside:
-        return []
-    dd = Fraction(high - snap.close, high) * 100
-    return [
-        spec.draft(
-            "below" if inside else "above",
-            "close",
-            snap.close / SCALE,
-            prev_price=_px(snap.prev_close),
-            details={"drawdown_pct": float(dd), "rolling_high": high / SCALE},
-        )
-    ]
-
-
-def _streak(spec: RuleSpec, state: RuleState, snap: Snapshot, final: bool) -> list[AlertDraft]:
-    n = spec.arg["days"]
-    if abs(snap.streak) != n:
-        return []
-    return [
-        spec.draft(
-            "above" if snap.streak > 0 else "below",
-            "close",
-            snap.close / SCALE,
-            prev_price=_px(snap.prev_close),
-            details={"streak": snap.streak},
-        )
-    ]
-
-
-def _new_extreme(spec: RuleSpec, state: RuleState, snap: Snapshot, final: bool) -> list[AlertDraft]:
-    n = spec.arg["window"]
-    high = spec.kind == "new_high"
-    prior = (snap.prev_highs if high else snap.prev_lows).get(n)
-    if prior is None:
-        return []
-    if (snap.close > prior) if high else (snap.close < prior):
-        return [
-            spec.draft(
-                "above" if high else "below",
-                "close",
-                snap.close / SCALE,
-                prev_price=_px(snap.prev_close),
-                details={"prior_extreme": prior / SCALE},
-            )
-        ]
-    return []
-
-
-_EVALUATORS: dict[str, Evaluator] = {
-    "ma_cross": _ma_cross,
-    "sma_cross": _sma_cross,
-    "drawdown": _drawdown,
-    "streak": _streak,
-    "new_high": _new_extreme,
-    "new_low": _new_extreme,
-}
-
-_DEFAULTS: dict[str, dict[str, Any]] = {
-    "ma_cross": {"window": 60, "hysteresis": 0.0, "trigger": "close"},
-    "sma_cross": {"short": 20, "long": 60},
-    "drawdown": {"pct": 10.0, "window": 250},
-    "streak": {"days": 5},
-    "new_high": {"window": 250},
-    "new_low": {"window": 250},
-}
+    def summary(self, alert: Mapping[str, Any]) -> str:
+        return self.rule.summary(alert)
 
 
 def rule_from_mapping(raw: Mapping[str, Any]) -> RuleSpec:
-    """One ``[[rules]]`` table: ``rule`` kind, its parameters, ``symbols``, ``severity`` and an
-    optional ``name``. The spec's ``id`` is left to :class:`RuleBook`."""
+    """One ``[[rules]]`` table: ``rule`` (a kind or ``module:Class``), its parameters,
+    ``symbols``, ``severity`` and an optional ``name``. The spec's ``id`` is left to
+    :class:`RuleBook`. Errors name the rule (its ``name``, else its kind)."""
     data = dict(raw)
     kind = data.pop("rule", None)
     if kind is None:
-        raise RuleConfigError(f'a rule needs `rule = "<kind>"`; known kinds: {", ".join(KINDS)}')
-    if kind not in _EVALUATORS:
         raise RuleConfigError(
-            f"unknown rule {kind!r}; known: {', '.join(KINDS)}{_did_you_mean(kind, KINDS)}"
+            f'a rule needs `rule = "<kind>"`; known kinds: {", ".join(known_kinds())}'
         )
+    if not isinstance(kind, str):
+        raise RuleConfigError(f"rule must be a string (a kind or module:Class), not {kind!r}")
     rule_name = data.pop("name", None)
+    cls = rule_class(kind)
+    kind = cls.kind
+    who = f"rule {rule_name!r} ({kind})" if isinstance(rule_name, str) else f"rule {kind}"
     if rule_name is not None and (not isinstance(rule_name, str) or not rule_name.strip()):
-        raise RuleConfigError(f"{kind}: name must be a non-empty string, not {rule_name!r}")
+        raise RuleConfigError(f"{who}: name must be a non-empty string, not {rule_name!r}")
     symbols = data.pop("symbols", ["*"])
     if isinstance(symbols, str):
         symbols = [symbols]
+    if not isinstance(symbols, list) or not all(isinstance(s, str) for s in symbols):
+        raise RuleConfigError(f"{who}: symbols must be a list of glob patterns, not {symbols!r}")
     severity = data.pop("severity", "warning")
     if severity not in SEVERITIES:
-        raise RuleConfigError(f"severity must be one of {SEVERITIES}, not {severity!r}")
-    params = dict(_DEFAULTS[kind])
-    unknown = set(data) - set(params)
+        raise RuleConfigError(f"{who}: severity must be one of {SEVERITIES}, not {severity!r}")
+    declared: dict[str, Param] = {p.name: p for p in cls.parameters}
+    unknown = sorted(set(data) - set(declared))
     if unknown:
-        first = sorted(unknown)[0]
+        words = [*declared, *COMMON_KEYS]
+        plural = "s" if len(unknown) > 1 else ""
         raise RuleConfigError(
-            f"{kind}: unknown parameters {sorted(unknown)}; {kind} takes "
-            f"{', '.join(sorted(params))}, name, symbols, severity"
-            f"{_did_you_mean(first, [*params, 'name', 'symbols', 'severity'])}"
+            f"{who}: unknown parameter{plural} {', '.join(map(repr, unknown))}"
+            f"{_did_you_mean(unknown[0], words)}; {kind} takes "
+            f"{', '.join(sorted(declared)) or 'no parameters'}, {', '.join(COMMON_KEYS)}"
         )
-    params.update(data)
-    for name, value in params.items():
-        if name == "trigger":
-            if value not in ("close", "intraday"):
-                raise RuleConfigError(f"{kind}: trigger must be 'close' or 'intraday'")
-        elif name in ("hysteresis", "pct"):
-            if not isinstance(value, int | float) or value < 0:
-                raise RuleConfigError(f"{kind}: {name} must be a number >= 0")
-            params[name] = float(value)
-        elif not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise RuleConfigError(f"{kind}: {name} must be a whole number >= 1")
-    if kind == "sma_cross" and params["short"] >= params["long"]:
-        raise RuleConfigError("sma_cross: short must be less than long")
-    return RuleSpec(kind, tuple(sorted(params.items())), tuple(symbols), severity, rule_name)
+    missing = [name for name, p in declared.items() if p.required and name not in data]
+    if missing:
+        raise RuleConfigError(
+            f"{who}: missing required parameter{'s' if len(missing) > 1 else ''} "
+            + ", ".join(f"{name!r} ({declared[name].expects()})" for name in missing)
+        )
+    params: dict[str, Any] = {}
+    for name, param in declared.items():
+        try:
+            params[name] = param.convert(data[name]) if name in data else param.default
+        except ValueError as exc:
+            raise RuleConfigError(f"{who}: {exc}") from None
+    ordered = tuple(sorted(params.items()))
+    try:
+        return RuleSpec(kind, ordered, tuple(symbols), severity, rule_name)
+    except (ValueError, TypeError) as exc:
+        if isinstance(exc, RuleConfigError):
+            raise
+        raise RuleConfigError(f"{who}: {exc}") from exc
 
 
 def _did_you_mean(word: object, choices: Sequence[str]) -> str:
     close = difflib.get_close_matches(str(word), list(choices), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*rules[ \t]*\]\]")
+
+
+def header_lines(text: str) -> list[int]:
+    """The line (1-based) of each ``[[rules]]`` header of a rules file, in order. tomllib
+    gives no positions; a header is a line that starts with ``[[rules]]`` outside a
+    multi-line string."""
+    lines: list[int] = []
+    in_string: str | None = None
+    for number, line in enumerate(text.splitlines(), 1):
+        if in_string is None and _HEADER.match(line):
+            lines.append(number)
+        for quote in re.findall(r'"""|\'\'\'', line):
+            if in_string is None:
+                in_string = quote
+            elif in_string == quote:
+                in_string = None
+    return lines
 
 
 def identify(specs: Sequence[RuleSpec]) -> tuple[RuleSpec, ...]:
@@ -443,8 +338,10 @@ class RuleBook:
         return cls((rule_from_mapping({"rule": "ma_cross"}),))
 
     @classmethod
-    def from_toml(cls, text: str) -> RuleBook:
-        """A rules file: one or more ``[[rules]]`` tables and nothing else."""
+    def from_toml(cls, text: str, source: str | None = None) -> RuleBook:
+        """A rules file: one or more ``[[rules]]`` tables and nothing else. An entry's error
+        names its line (``source:line:``, or ``line N:`` without a source), its number and
+        the rule."""
         try:
             doc = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
@@ -462,12 +359,18 @@ class RuleBook:
             raise RuleConfigError("`rules` must be an array of tables ([[rules]])")
         if not entries:
             raise RuleConfigError("no rules: define at least one [[rules]] table")
+        lines = header_lines(text)
+        if len(lines) != len(entries):  # not all [[rules]] headers (an inline array)
+            lines = []
         specs = []
         for i, entry in enumerate(entries, 1):
             try:
                 specs.append(rule_from_mapping(entry))
             except RuleConfigError as exc:
-                raise RuleConfigError(f"[[rules]] #{i}: {exc}") from exc
+                at = ""
+                if lines:
+                    at = f"{source}:{lines[i - 1]}: " if source else f"line {lines[i - 1]}: "
+                raise _Located(f"{at}[[rules]] #{i}: {exc}") from exc
         return cls(tuple(specs))
 
     @classmethod
@@ -482,7 +385,11 @@ class RuleBook:
         except (OSError, UnicodeDecodeError) as exc:
             raise RuleConfigError(f"{path}: cannot read the rules file: {exc}") from exc
         try:
-            return cls.from_toml(text)
+            return cls.from_toml(text, str(path))
+        except _Located as exc:
+            if str(exc).startswith(f"{path}:"):
+                raise RuleConfigError(str(exc)) from exc.__cause__
+            raise RuleConfigError(f"{path}: {exc}") from exc.__cause__
         except RuleConfigError as exc:
             raise RuleConfigError(f"{path}: {exc}") from exc
 

@@ -58,7 +58,7 @@ def test_dashboard_shows_the_hstech_alert_without_console_errors(
         item = WebDriverWait(driver, 30).until(
             ec.presence_of_element_located((By.ID, f"alert-{alert['id']}"))
         )
-        assert "HSTECH closed 5,760.38, below its 60-day SMA 5,877.94" in item.text
+        assert "HSTECH closed 5760.38, below its 60-day SMA 5877.94" in item.text
         assert "focus" in item.get_attribute("class")
         WebDriverWait(driver, 30).until(
             lambda d: d.find_elements(By.CSS_SELECTOR, f"#chart [data-alert='{alert['id']}']")

@@ -54,6 +54,16 @@ def replay_inputs() -> list[tuple[bytes, bytes]]:
     return out
 
 
+def without_summary(value: bytes) -> bytes:
+    """An alert's bytes without its last field, ``summary`` (a non-empty string), which the
+    rules added after the pinned replay; byte for byte, not re-encoded."""
+    text = orjson.loads(value)["summary"]
+    assert isinstance(text, str) and text
+    suffix = b',"summary":' + orjson.dumps(text) + b"}"
+    assert value.endswith(suffix), value
+    return value[: -len(suffix)] + b"}"
+
+
 def replay() -> tuple[str, list[bytes], dict[bytes, bytes]]:
     engine = QuoteEngine(RuleBook.load(RULES), Registry.load(None))
     pipeline = QuotePipeline(engine, clock=lambda: 1_700_000_000_000)
@@ -64,7 +74,10 @@ def replay() -> tuple[str, list[bytes], dict[bytes, bytes]]:
     for i, (key, value) in enumerate(replay_inputs()):
         result = pipeline.process(key, value, SourceRecord("quotes.raw", 0, i), store, days)
         for rec in result.records:
-            for part in (rec.topic.encode(), rec.key or b"", rec.value):
+            value = rec.value
+            if rec.topic == "alerts":  # the summary (added last) out: the pinned bytes before it
+                value = without_summary(value)
+            for part in (rec.topic.encode(), rec.key or b"", value):
                 digest.update(len(part).to_bytes(4, "big") + part)
             values.append(rec.value)
     for key in sorted(days):
@@ -77,7 +90,8 @@ def replay() -> tuple[str, list[bytes], dict[bytes, bytes]]:
 def test_the_bytes_of_a_replay_are_pinned() -> None:
     """Signals, alerts, dead letters, day records and states of a replay, byte for byte: the
     sha256 is the one the dict-building code (43b741e) gave for the same replay (signals and
-    alerts, 0700.HK's closed-session dead letters, a day of ticks)."""
+    alerts, 0700.HK's closed-session dead letters, a day of ticks); alerts without the
+    ``summary`` the rules add at their end since."""
     digest, values, days = replay()
     assert len(values) == 7099 and len(days) == 5620
     assert digest == PINNED
