@@ -71,7 +71,10 @@ class ArticlePipeline:
             now = self.clock()
             first = hashes.get(article.content_hash.encode())
             article_key = article.id.encode()
-            if first is not None:
+            # the original itself again (an at-least-once replay after the table's entry
+            # landed) is enriched again, the same as the first time: only another id is a
+            # republication
+            if first is not None and first != article_key:
                 record: dict[str, Any] = {
                     "id": article.id,
                     "source": article.source,
