@@ -134,6 +134,8 @@ class ArticlePipeline:
             symbol = envelope["claim"].get("symbol")
             if verdict["verdict"] == "pending" and symbol:
                 waiting = _pending(days, symbol)
+                if envelope in waiting:  # a re-send (the article agents are at-least-once)
+                    return Result("ok", records)
                 waiting.append(envelope)
                 if len(waiting) > PENDING_LIMIT:  # bounded: the oldest gets a final verdict
                     expired = waiting.pop(0)

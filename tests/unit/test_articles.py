@@ -385,3 +385,20 @@ def test_seed_article_claims_are_confirmed_against_hstech(tmp_path: Path) -> Non
     }
     assert verdicts[("ma_cross", "HSTECH")] == "confirmed"
     assert verdicts[("drawdown", None)] == "unknown"  # no quotes for the Hang Seng Consumer Index
+
+
+def test_a_re_sent_pending_claim_waits_once() -> None:
+    """claims.bysymbol is written by the at-least-once article agents: a re-sent claim is
+    published ``pending`` again (a duplicate by claim id and verdict) but kept once, so its
+    decision comes once and it does not push an older claim out of the bounded list."""
+    pipe = ArticlePipeline(ArticleEnricher(REGISTRY), clock=lambda: 0)
+    claim = {"claim_id": "c1", "type": "index_level", "instrument": "HSTECH",
+             "symbol": "HSTECH", "text": "closed at 5,000", "date": "2025-01-02",
+             "value": 5000.0}  # fmt: skip
+    envelope = orjson.dumps({"article_id": "a1", "claim": claim})
+    days: dict[bytes, bytes] = {}
+    src = SourceRecord("claims.bysymbol", 0, 0)
+    first, again = (pipe.check(b"HSTECH", envelope, src, days, lambda _s: None) for _ in "12")
+    assert first.records == again.records
+    assert orjson.loads(first.records[0].value)["verdict"] == "pending"
+    assert len(orjson.loads(days[b"HSTECH|pending"])) == 1
