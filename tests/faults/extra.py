@@ -1,10 +1,13 @@
-"""Fast producing for the scenarios at scale: pre-encoded values, large client batches."""
+"""Helpers of the scenarios at scale and of the article path: fast producing (pre-encoded
+values, large client batches) and a summary line with extra fields."""
 
 from __future__ import annotations
 
 import asyncio
 
 from aiokafka import AIOKafkaProducer
+
+from tests.faults.harness import REPORT
 
 
 async def produce_fast(
@@ -30,3 +33,26 @@ async def produce_fast(
     finally:
         await producer.stop()
     return located
+
+
+def report_line(
+    scenario: str,
+    inputs: int,
+    kills: int,
+    missing: int,
+    duplicated: int,
+    deadlettered: int,
+    **extra: object,
+) -> str:
+    """The scenario's ``faults:`` line (the format of :func:`tests.faults.harness.report`)
+    with ``extra`` fields after it, printed and appended to test-output/faults.txt."""
+    line = (
+        f"faults: {scenario} inputs={inputs} kills={kills} missing={missing} "
+        f"duplicated={duplicated} deadlettered={deadlettered}"
+    )
+    line += "".join(f" {k}={v}" for k, v in extra.items())
+    print(line)
+    REPORT.parent.mkdir(exist_ok=True)
+    with REPORT.open("a") as fh:
+        fh.write(line + "\n")
+    return line

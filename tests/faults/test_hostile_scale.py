@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.faults.bulk import produce_fast
+from tests.faults.extra import produce_fast
 from tests.faults.harness import FULL, compare, daily_bars, reference, report
 from tests.hostile import bad_quotes, sample
 from tests.kafka_harness import Namespace, Worker, consume_until
