@@ -120,7 +120,7 @@ async def wait_for_ids(ns: Namespace, topic: str, want: set[tuple], timeout: flo
 async def test_article_path_under_sigkills_misses_nothing_and_resends_the_same(
     ns: Namespace, tmp_path: Path
 ) -> None:
-    kills, seconds = (12, 40.0) if FULL else (3, 10.0)
+    kills, seconds = (12, 40.0) if FULL else (2, 10.0)
     quotes = daily_bars(SYMBOLS if FULL else SYMBOLS[:2])
     originals, again = news()
     expected = offline(quotes, originals + again)
