@@ -19,6 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from streams import codec, metrics
 from streams.article_pipeline import ArticlePipeline
+from streams.broker_watch import BrokerWatch, waiting_page
 from streams.cloudevents import CloudEvents
 from streams.config import (
     ALERTS,
@@ -31,6 +32,7 @@ from streams.config import (
     TOPICS,
     WORKER_ENV,
     Settings,
+    writable_dir,
 )
 from streams.dashboard import PAGE, AlertBoard, series
 from streams.domain.articles.article import ArticleEnricher
@@ -54,10 +56,10 @@ from streams.topology import (
 log = logging.getLogger("windvane")
 
 settings = Settings.from_env()
-DATA_DIR = settings.data_dir / settings.app_id
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+DATA_DIR = writable_dir(settings.data_dir / settings.app_id)
 
 _declared = False
+broker = BrokerWatch(settings)
 
 
 class WindvaneApp(faust.App):
@@ -73,6 +75,10 @@ class WindvaneApp(faust.App):
         )
         await super().on_first_start()
         use_json_on_existing_handlers()
+        # no broker yet: wait for one (log, /readyz 503, windvane_broker_up 0), not exit
+        if not await broker.probe():
+            async with waiting_page(settings.web_host, settings.web_port, readiness):
+                await broker.wait()
         # Changelogs too, before the consumer subscribes: a table written before the consumer
         # knew its changelog failed Faust's partition check on a loaded machine.
         await ensure_topics(settings, TOPICS, compacted=changelog_topics())
@@ -247,6 +253,13 @@ AGENT_WIRING: dict[str, tuple[tuple[str, ...], tuple[Any, ...]]] = {
 """Each agent's sinks (logical topics: :func:`_publish` sends nowhere else) and the tables it
 uses: what the topology shows beside the agent's own channel."""
 
+
+@app.task
+async def watch_broker() -> None:
+    """Probe the brokers every few seconds: /readyz, windvane_broker_up and the log."""
+    await broker.run()
+
+
 board = AlertBoard()
 dashboard_topic = settings.topic(ALERTS)
 
@@ -385,16 +398,27 @@ async def healthz(web: Any, request: Any) -> Any:
 
 def readiness() -> dict[str, Any]:
     """Ready once the worker has partitions assigned, table recovery and the quote tasks'
-    restores are done and its topics declared: what ``/readyz`` answers and
-    ``windvane_ready`` reports."""
+    restores are done, its topics declared and its brokers answer its probe: what
+    ``/readyz`` answers and ``windvane_ready`` reports."""
     consumer = getattr(app, "_consumer", None)  # not app.consumer: that would create one
-    assigned = len(consumer.assignment()) if consumer is not None else 0
+    try:
+        assigned = len(consumer.assignment()) if consumer is not None else 0
+    except faust.exceptions.ConsumerNotStarted:  # still waiting for a broker
+        assigned = 0
     recovery = getattr(app.tables, "recovery", None)
     recovering = recovery is None or not recovery.completed.is_set()
     quotes_ready = quote_tasks.ready
-    ready = assigned > 0 and not recovering and not app.rebalancing and _declared and quotes_ready
+    ready = (
+        assigned > 0
+        and not recovering
+        and not app.rebalancing
+        and _declared
+        and quotes_ready
+        and broker.reachable
+    )
     return {
         "ready": ready,
+        "broker_reachable": broker.reachable,
         "assigned_partitions": assigned,
         "quote_tasks": sorted(quote_tasks.tasks),
         "quote_tasks_restoring": quote_tasks.restoring,

@@ -85,7 +85,10 @@ class ArticlePipeline:
             now = self.clock()
             first = hashes.get(article.content_hash.encode())
             article_key = article.id.encode()
-            if first is not None:
+            # the original itself again (an at-least-once replay after the table's entry
+            # landed) is enriched again, the same as the first time: only another id is a
+            # republication
+            if first is not None and first != article_key:
                 record: dict[str, Any] = {
                     "id": article.id,
                     "source": article.source,
@@ -148,6 +151,8 @@ class ArticlePipeline:
             symbol = envelope["claim"].get("symbol")
             if verdict["verdict"] == "pending" and symbol:
                 waiting = _pending(days, symbol)
+                if envelope in waiting:  # a re-send (the article agents are at-least-once)
+                    return Result("ok", records)
                 waiting.append(envelope)
                 if len(waiting) > PENDING_LIMIT:  # bounded: the oldest gets a final verdict
                     expired = waiting.pop(0)

@@ -223,6 +223,25 @@ def _existing_file(name: str) -> Path | None:
     return path
 
 
+def writable_dir(path: Path, name: str = "WINDVANE_DATA_DIR") -> Path:
+    """``path``, made if missing, once a probe file could be written there and removed; a
+    :class:`ConfigError` naming ``name`` otherwise (a file where the directory should be, no
+    permission, a read-only or full file system): the worker exits with that one line
+    instead of failing later in its table store."""
+    probe = path / f".write-probe-{os.getpid()}"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"windvane")
+        probe.unlink()
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        raise ConfigError(
+            f"{name}: {path} is not a writable directory ({why}); the worker keeps its "
+            "table stores there: point it at a directory it can write"
+        ) from exc
+    return path
+
+
 @dataclass(frozen=True)
 class Settings:
     bootstrap_servers: str = "127.0.0.1:9092"

@@ -96,6 +96,26 @@ class ReadinessCollector(Collector):
 
 REGISTRY.register(ReadinessCollector())
 
+_BROKER_HELP = "1 while the worker's probe of its Kafka bootstrap servers is answered, else 0"
+
+
+class BrokerCollector(Collector):
+    """``windvane_broker_up`` from the worker's :class:`streams.broker_watch.BrokerWatch`;
+    only in a worker, like ``windvane_ready``."""
+
+    def describe(self) -> Iterator[Metric]:
+        yield GaugeMetricFamily("windvane_broker_up", _BROKER_HELP)
+
+    def collect(self) -> Iterator[Metric]:
+        worker = sys.modules.get("streams.app")
+        watch = getattr(worker, "broker", None)
+        if watch is None:
+            return
+        yield GaugeMetricFamily("windvane_broker_up", _BROKER_HELP, value=float(watch.reachable))
+
+
+REGISTRY.register(BrokerCollector())
+
 
 def observe_many(histogram: Any, value: float, count: int) -> None:
     """``count`` observations of ``value`` on a histogram child in one step: the exposition of

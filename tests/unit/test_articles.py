@@ -297,6 +297,27 @@ def test_republication_is_marked_duplicate_not_enriched_twice() -> None:
     assert outs[1]["duplicate_of"] == "a1" and outs[1]["metrics"] == []
 
 
+def test_a_replayed_original_is_enriched_again_not_marked_a_duplicate_of_itself() -> None:
+    """At-least-once: a worker killed after the hash table's changelog entry landed but
+    before its input offset was committed replays the original. Its re-send must equal the
+    first send (same key, same record up to ``enriched_at``), not say ``duplicate_of`` its
+    own id: a consumer keeping the latest record per id (a compacted topic) would lose the
+    enrichment. The republication after it stays a duplicate of the original."""
+    pipe = ArticlePipeline(ArticleEnricher(REGISTRY), clock=lambda: 0)
+    hashes: dict[bytes, bytes] = {}  # survives the "crash": restored from its changelog
+    src = SourceRecord("articles.byhash", 0, 0)
+    first = {"id": "a1", "source": "x", "body": "Sales were 5 billion yuan.",
+             "published_at": "2025-11-11"}  # fmt: skip
+    (routed,) = pipe.route(b"a1", orjson.dumps(first), src).records
+    (republished,) = pipe.route(b"a2", orjson.dumps({**first, "id": "a2"}), src).records
+    sent = [pipe.enrich(r.key, r.value, src, hashes) for r in (routed, republished, routed)]
+    replay = [pipe.enrich(r.key, r.value, src, hashes) for r in (republished,)]
+    original, dup, again = sent
+    assert again.status == "ok" and again.records == original.records
+    assert replay[0].records == dup.records
+    assert orjson.loads(dup.records[0].value)["duplicate_of"] == "a1"
+
+
 def test_an_article_whose_enrichment_failed_is_not_the_original_of_its_republication() -> None:
     class Flaky(ArticleEnricher):
         calls = 0
@@ -364,3 +385,20 @@ def test_seed_article_claims_are_confirmed_against_hstech(tmp_path: Path) -> Non
     }
     assert verdicts[("ma_cross", "HSTECH")] == "confirmed"
     assert verdicts[("drawdown", None)] == "unknown"  # no quotes for the Hang Seng Consumer Index
+
+
+def test_a_re_sent_pending_claim_waits_once() -> None:
+    """claims.bysymbol is written by the at-least-once article agents: a re-sent claim is
+    published ``pending`` again (a duplicate by claim id and verdict) but kept once, so its
+    decision comes once and it does not push an older claim out of the bounded list."""
+    pipe = ArticlePipeline(ArticleEnricher(REGISTRY), clock=lambda: 0)
+    claim = {"claim_id": "c1", "type": "index_level", "instrument": "HSTECH",
+             "symbol": "HSTECH", "text": "closed at 5,000", "date": "2025-01-02",
+             "value": 5000.0}  # fmt: skip
+    envelope = orjson.dumps({"article_id": "a1", "claim": claim})
+    days: dict[bytes, bytes] = {}
+    src = SourceRecord("claims.bysymbol", 0, 0)
+    first, again = (pipe.check(b"HSTECH", envelope, src, days, lambda _s: None) for _ in "12")
+    assert first.records == again.records
+    assert orjson.loads(first.records[0].value)["verdict"] == "pending"
+    assert len(orjson.loads(days[b"HSTECH|pending"])) == 1

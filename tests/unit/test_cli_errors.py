@@ -46,6 +46,15 @@ def cases(tmp: Path) -> list[tuple[list[str], dict[str, str], list[str]]]:
     unknown = write(tmp / "unknown.toml", '[[rules]]\nrule = "ma_crss"\n')
     misspelt = write(tmp / "misspelt.toml", '[[rule]]\nrule = "ma_cross"\n')
     quotes = ["offline", "quotes", HSI, "--symbol", "HSI", "--rules"]
+    a_file = write(tmp / "not-a-dir", "")
+    unwritable = [
+        (["worker"], {"WINDVANE_DATA_DIR": a_file}, ["WINDVANE_DATA_DIR", "not a writable directory"]),
+        (["worker"], {"WINDVANE_DATA_DIR": f"{a_file}/sub"}, ["WINDVANE_DATA_DIR", "not-a-dir/sub"]),
+    ]  # fmt: skip
+    if os.geteuid() != 0:  # root writes through permissions: only a file stops it
+        (tmp / "locked").mkdir(mode=0o500)
+        unwritable.append((["worker"], {"WINDVANE_DATA_DIR": str(tmp / "locked")},
+                           ["WINDVANE_DATA_DIR", "Permission denied"]))  # fmt: skip
     return [
         ([*quotes, bad_toml], {}, ["bad.toml", "not TOML"]),
         ([*quotes, unknown], {}, ["unknown.toml", "unknown rule 'ma_crss'", "ma_cross"]),
@@ -53,6 +62,7 @@ def cases(tmp: Path) -> list[tuple[list[str], dict[str, str], list[str]]]:
         (["worker"], {"WINDVANE_RULES": str(tmp / "missing.toml")}, ["WINDVANE_RULES", "no such file"]),
         (["worker"], {"WINDVANE_RULES": unknown}, ["unknown.toml", "ma_crss"]),
         (["worker"], {"WINDVANE_PARTITIONS": "eight"}, ["WINDVANE_PARTITIONS", "'eight'", "whole number"]),
+        *unwritable,
         (["config"], {"WINDVANE_WEB_PORT": "http"}, ["WINDVANE_WEB_PORT", "whole number"]),
         (["config"], {"PROCESSING_GUARANTEE": "exactly-once"}, ["PROCESSING_GUARANTEE", "exactly_once"]),
         (["tail", "alerts"], {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"},
