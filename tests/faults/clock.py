@@ -1,0 +1,12 @@
+"""When the running test started: a fault scenario's line reports its wall time from there
+(tests/conftest.py restarts the clock before each test)."""
+
+from __future__ import annotations
+
+import time
+
+STARTED = [time.monotonic()]
+
+
+def start_clock() -> None:
+    STARTED[0] = time.monotonic()
