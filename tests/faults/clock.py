@@ -10,3 +10,8 @@ STARTED = [time.monotonic()]
 
 def start_clock() -> None:
     STARTED[0] = time.monotonic()
+
+
+def say(message: str) -> None:
+    """Print a scenario's progress with the seconds since its test started."""
+    print(f"[{time.monotonic() - STARTED[0]:6.1f}s] {message}", flush=True)
