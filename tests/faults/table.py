@@ -24,26 +24,33 @@ def rows(text: str) -> list[dict[str, str]]:
     return out
 
 
+COLUMNS = ["scenario", "inputs", "kills", "workers", "missing", "duplicated", "deadlettered",
+           "wall"]  # fmt: skip
+
+
 def table(text: str) -> str:
-    """One row per line, one column per key (in the order first seen, ``wall`` last);
-    numbers right-aligned, a key a line lacks left blank."""
+    """One row per line: the fields every scenario reports in columns (numbers
+    right-aligned, a field a line lacks left blank), the scenario's own ``key=value`` fields
+    together in a last ``details`` column."""
     found = rows(text)
     if not found:
         return ""
-    columns: list[str] = []
-    for row in found:
-        columns += [k for k in row if k not in columns]
-    if "wall" in columns:
-        columns = [c for c in columns if c != "wall"] + ["wall"]
-    width = {c: max(len(c), *(len(r.get(c, "")) for r in found)) for c in columns}
+    cells = [
+        [r.get(c, "") for c in COLUMNS]
+        + [" ".join(f"{k}={v}" for k, v in r.items() if k not in COLUMNS)]
+        for r in found
+    ]
+    header = [*COLUMNS, "details"]
+    width = [max(len(h), *(len(row[i]) for row in cells)) for i, h in enumerate(header)]
 
-    def cell(column: str, value: str) -> str:
-        return value.ljust(width[column]) if column == "scenario" else value.rjust(width[column])
+    def line(values: list[str]) -> str:
+        out = [
+            v.ljust(w) if i in (0, len(header) - 1) else v.rjust(w)
+            for i, (v, w) in enumerate(zip(values, width, strict=True))
+        ]
+        return "  ".join(out).rstrip()
 
-    lines = ["  ".join(cell(c, c) for c in columns).rstrip()]
-    lines.append("  ".join("-" * width[c] for c in columns))
-    lines += ["  ".join(cell(c, r.get(c, "")) for c in columns).rstrip() for r in found]
-    return "\n".join(lines)
+    return "\n".join([line(header), "  ".join("-" * w for w in width), *map(line, cells)])
 
 
 def main(argv: list[str]) -> int:
