@@ -242,6 +242,30 @@ async def _offsets(bootstrap: str, topic: str, isolation: str) -> dict[tuple[int
     return out
 
 
+async def was_aborted(bootstrap: str, record: tuple[str, int, int]) -> bool | None:
+    """Whether the transaction holding ``record`` (topic, partition, offset) was aborted
+    (True) or committed (False); None while it is still open (its partition's last stable
+    offset not past it yet). A ``read_committed`` reader from that offset skips the record
+    if it was aborted."""
+    topic, partition, offset = record
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, isolation_level="read_committed"
+    )
+    await consumer.start()
+    try:
+        tp = TopicPartition(topic, partition)
+        consumer.assign([tp])
+        consumer.seek(tp, offset)
+        if (await consumer.end_offsets([tp]))[tp] <= offset:
+            return None  # the last stable offset: the transaction is still open
+        fetched = await consumer.getmany(tp, timeout_ms=2000)
+        if fetched.get(tp):
+            return fetched[tp][0].offset != offset
+        return True if await consumer.position(tp) > offset else None
+    finally:
+        await consumer.stop()
+
+
 Aborted = dict[tuple[str, int, int], float]
 
 

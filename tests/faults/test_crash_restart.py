@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.fleet import Fleet, aborted, interrupted_commits
+from tests.faults.fleet import Fleet, Kill, aborted, interrupted_commits, was_aborted
 from tests.faults.harness import FULL, check_outputs, daily_bars, feed, read_outputs, reference
 from tests.kafka_harness import Namespace
 
@@ -42,24 +42,39 @@ async def test_sigkill_and_restart_loses_and_duplicates_nothing(
     fleet = Fleet(ns, tmp_path, WORKERS, {"WINDVANE_SESSION_TIMEOUT": "6"}, rng)
     await fleet.start()
     changelog = f"{ns.app_id}-quote-state-changelog"
-    # about one kill in four waits for a restore to kill it in, one in four for a commit (the
-    # next kill tries again if none came); the rest land at random moments
-    picked = rng.sample(range(kills * 3 // 4), 2 * max(1, kills // 4))
-    aim = {i: "restore" if n % 2 == 0 else "commit" for n, i in enumerate(picked)}
+    # about one kill in four is aimed at a restore and one in four at a commit, until that
+    # many are known to have landed there (a commit once its transaction turns out aborted);
+    # the rest land at random moments
+    want = max(1, kills // 4)
+    pending: list[Kill] = []  # aimed at a commit, the transaction not decided yet
+    proven: list[Kill] = []
     feeding = asyncio.create_task(feed(ns, inputs, seconds))
     try:
         for i in range(kills):
             await asyncio.sleep(rng.uniform(0.2, 2.0 * seconds / kills - 0.2))
+            for k in list(pending):
+                assert k.open_record is not None
+                verdict = await was_aborted(ns.bootstrap, k.open_record)
+                if verdict is not None:
+                    pending.remove(k)
+                    proven += [k] if verdict else []
+            needs = {
+                "restore": want - sum(k.phase == "restore" for k in fleet.kills),
+                "commit": want - len(proven) - len(pending),
+            }
+            needed = [a for a, n in needs.items() if n > 0]
+            must = kills - i <= sum(max(0, n) for n in needs.values())
+            aim = rng.choice(needed) if needed and (must or rng.random() < 0.5) else "-"
             kill = None
-            if aim.get(i) == "restore":
+            if aim == "restore":
                 kill = await fleet.kill_in_restore(wait=30)
-            elif aim.get(i) == "commit":
+            elif aim == "commit":
                 kill = await fleet.kill_in_commit(changelog, wait=10)
+                if kill is not None:
+                    pending.append(kill)
             if kill is None:
-                if i in aim:
-                    aim.setdefault(i + 1, aim[i])
                 kill = fleet.kill(fleet.least_killed(fleet.alive()))
-            print(f"kill {i + 1}: worker {kill.slot} {kill.phase} (aimed: {aim.get(i, '-')})")
+            print(f"kill {i + 1}: worker {kill.slot} {kill.phase} (aimed: {aim})")
         await feeding
         signals, alerts, dead = await read_outputs(ns, expected)
         lost = await aborted(ns.bootstrap, [ns.topic("quotes.signals"), changelog])
@@ -68,7 +83,9 @@ async def test_sigkill_and_restart_loses_and_duplicates_nothing(
         feeding.cancel()
         fleet.stop()
     phases = Counter(k.phase for k in fleet.kills)
-    in_commit = len(interrupted_commits(fleet.kills, lost))
+    in_commit_kills = interrupted_commits(fleet.kills, lost)
+    in_commit = len(in_commit_kills)
+    print("kills in a commit:", [fleet.kills.index(k) + 1 for k in in_commit_kills])
     per_worker = Counter(k.slot for k in fleet.kills)
     print(f"kills by phase {dict(phases)}, per worker {dict(per_worker)}, in a commit {in_commit}"
           f" ({len(lost)} records of aborted transactions)")  # fmt: skip
