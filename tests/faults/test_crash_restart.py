@@ -60,7 +60,8 @@ async def test_sigkill_and_restart_loses_and_duplicates_nothing(
                     proven += [k] if verdict else []
             needs = {
                 "restore": want - sum(k.phase == "restore" for k in fleet.kills),
-                "commit": want - len(proven) - len(pending),
+                # an undecided commit kill stands in for a proven one, but not near the end
+                "commit": want - len(proven) - (len(pending) if kills - i > 2 else 0),
             }
             needed = [a for a, n in needs.items() if n > 0]
             must = kills - i <= sum(max(0, n) for n in needs.values())
