@@ -84,12 +84,12 @@ demo: setup ## Start Kafka and a worker, replay HSTECH and HSI, print the alerts
 
 test: setup ## Run every test (unit, agents, integration, e2e, quick fault scenarios) against a broker it starts
 	-rm -f test-output/faults.txt
-	$(BIN)/pytest $(PYTEST_ARGS); status=$$?; cat test-output/faults.txt 2>/dev/null; exit $$status
+	$(BIN)/pytest $(PYTEST_ARGS); status=$$?; $(BIN)/python -m tests.faults.table; exit $$status
 
-test-faults: setup ## Fault scenarios at full size (SIGKILL/restart, rebalance, hostile input), summary lines at the end
+test-faults: setup ## Fault scenarios at full size (SIGKILL/restart, rebalance, broker loss and stall, ...), their table at the end
 	-rm -f test-output/faults.txt
 	FAULTS_FULL=$${FAULTS_FULL:-1} $(BIN)/pytest -m faults -o timeout=3000 $(PYTEST_ARGS); status=$$?; \
-	cat test-output/faults.txt 2>/dev/null; exit $$status
+	$(BIN)/python -m tests.faults.table; exit $$status
 
 test-unit: venv npm-deps ## Only the pure and agent tests (no broker)
 	$(BIN)/pytest -m "unit or agents" $(PYTEST_ARGS)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from streams.tools.kafka_local import LocalBroker
+from tests.faults.clock import start_clock
 from tests.kafka_harness import REPO, Namespace
 
 
@@ -34,3 +35,9 @@ def kafka_bootstrap() -> Iterator[str]:
 @pytest.fixture
 def ns(kafka_bootstrap: str, tmp_path: Path) -> Namespace:
     return Namespace(bootstrap=kafka_bootstrap, root=tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def _fault_clock() -> None:
+    """Each test's start: the wall time of a fault scenario's ``faults:`` line."""
+    start_clock()

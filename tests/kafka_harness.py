@@ -81,6 +81,12 @@ class Worker:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 90) -> Worker:
+        self.spawn()
+        self.wait_ready(timeout)
+        return self
+
+    def spawn(self) -> Worker:
+        """Start the process without waiting for it to be ready."""
         env = self.ns.env(
             WINDVANE_WEB_PORT=str(self.port), WINDVANE_DATA_DIR=str(self.data_dir), **self.extra
         )
@@ -92,7 +98,6 @@ class Worker:
             cwd=REPO,
             start_new_session=True,
         )
-        self.wait_ready(timeout)
         return self
 
     def url(self, path: str) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import time
 from collections import Counter
 from typing import Any
 
@@ -16,6 +17,7 @@ from streams.domain.instruments import Registry
 from streams.domain.quotes import QuoteEngine, SymbolState
 from streams.domain.rules import RuleBook
 from streams.pipeline import QuotePipeline, SourceRecord
+from tests.faults.clock import STARTED
 from tests.kafka_harness import REPO, Namespace, consume_until, produce
 from tests.reference import QUOTES, closes
 
@@ -72,11 +74,23 @@ def compare(
 
 
 def report(
-    scenario: str, inputs: int, kills: int, missing: int, duplicated: int, deadlettered: int
+    scenario: str,
+    inputs: int,
+    kills: int,
+    missing: int,
+    duplicated: int,
+    deadlettered: int,
+    workers: int = 1,
+    **extra: object,
 ) -> str:
+    """Print and append the scenario's line; ``extra`` adds ``key=value`` fields before the
+    wall time (the test's, from its start to this line)."""
+    fields = "".join(f" {k}={v}" for k, v in extra.items())
+    wall = time.monotonic() - STARTED[0]
     line = (
         f"faults: {scenario} inputs={inputs} kills={kills} missing={missing} "
-        f"duplicated={duplicated} deadlettered={deadlettered}"
+        f"duplicated={duplicated} deadlettered={deadlettered} workers={workers}{fields} "
+        f"wall={wall:.1f}s"
     )
     print(line)
     REPORT.parent.mkdir(exist_ok=True)
@@ -93,6 +107,8 @@ def check_outputs(
     dead: list[tuple[bytes | None, Any]],
     inputs: int,
     kills: int,
+    workers: int = 1,
+    **extra: object,
 ) -> None:
     """Report the scenario's summary line, then assert nothing missing or duplicated on the
     outputs and the dead letters the reference expects (the real series' rows for days their
@@ -100,7 +116,7 @@ def check_outputs(
     m_a, d_a = compare(expected["alerts"], [v for _, v in alerts], "alerts")
     m_s, d_s = compare(expected["quotes.signals"], [v for _, v in signals], "quotes.signals")
     m_d, d_d = compare(expected["deadletter"], [v for _, v in dead], "deadletter")
-    report(scenario, inputs, kills, m_a + m_s, d_a + d_s, len(dead))
+    report(scenario, inputs, kills, m_a + m_s, d_a + d_s, len(dead), workers, **extra)
     assert (m_a, d_a) == (0, 0), f"alerts: missing={m_a} duplicated={d_a}"
     assert (m_s, d_s) == (0, 0), f"signals: missing={m_s} duplicated={d_s}"
     assert (m_d, d_d) == (0, 0), f"dead letters: missing={m_d} unexpected={d_d}"
