@@ -7,7 +7,7 @@ import asyncio
 
 from aiokafka import AIOKafkaProducer
 
-from tests.faults.harness import REPORT
+from tests.faults.harness import report
 
 
 async def produce_fast(
@@ -42,17 +42,9 @@ def report_line(
     missing: int,
     duplicated: int,
     deadlettered: int,
+    workers: int = 1,
     **extra: object,
 ) -> str:
-    """The scenario's ``faults:`` line (the format of :func:`tests.faults.harness.report`)
-    with ``extra`` fields after it, printed and appended to test-output/faults.txt."""
-    line = (
-        f"faults: {scenario} inputs={inputs} kills={kills} missing={missing} "
-        f"duplicated={duplicated} deadlettered={deadlettered}"
-    )
-    line += "".join(f" {k}={v}" for k, v in extra.items())
-    print(line)
-    REPORT.parent.mkdir(exist_ok=True)
-    with REPORT.open("a") as fh:
-        fh.write(line + "\n")
-    return line
+    """The scenario's ``faults:`` line (:func:`tests.faults.harness.report`: workers, the
+    ``extra`` fields and the wall time), printed and appended to test-output/faults.txt."""
+    return report(scenario, inputs, kills, missing, duplicated, deadlettered, workers, **extra)
