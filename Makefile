@@ -115,8 +115,8 @@ bench-quotes: setup ## Quote path: windvane vs raw pipe, Quix Streams, Kafka Str
 	$(BIN)/python bench/quotes.py $(BENCH_ARGS)
 
 lint: venv ## ruff lint and format check
-	$(BIN)/ruff check streams tests bench
-	$(BIN)/ruff format --check streams tests bench
+	$(BIN)/ruff check streams tests bench examples
+	$(BIN)/ruff format --check streams tests bench examples
 
 typecheck: venv ## mypy on streams/
 	$(BIN)/mypy
