@@ -169,12 +169,15 @@ class ExactlyOnceV2(Checkpoint):
     partitions (:func:`streams.runtime.restore.restore`) restores exactly what was committed.
 
     The transactional id is the worker's own (``<app>-quotes-<random>``); a failed round's
-    producer is replaced by one with the same id, whose initialisation aborts what is open."""
+    producer is discarded and the next round starts one with the same id, whose
+    initialisation aborts what is open (a broker that does not answer then fails the rounds,
+    and the tasks reset, until it does)."""
 
     def __init__(self, *args: Any, member: Callable[[], GroupMetadata]) -> None:
         super().__init__(*args)
         self._member = member
         self._producer: AIOKafkaProducer | None = None
+        self._opening = asyncio.Lock()
         self.transactional_id = f"{self.clients.group_id}-{uuid.uuid4().hex[:12]}"
 
     async def start(self) -> None:
@@ -188,11 +191,26 @@ class ExactlyOnceV2(Checkpoint):
         if producer is not None:
             await producer.stop()
 
+    async def open(self, task: Task) -> None:
+        """Before a task is restored: a producer discarded after a failed round is replaced
+        now, so its initialisation aborts the transaction it left open instead of the
+        restore waiting for the coordinator's timeout."""
+        async with self._opening:  # the runner opens its tasks concurrently
+            if self._producer is None:
+                with contextlib.suppress(Exception):
+                    await self.start()
+
     async def commit(self, commits: list[Commit]) -> Outcome:
-        producer = self._producer
         tasks = [c.task for c in commits]
-        if producer is None:
-            return Outcome(failed=tasks)
+        if self._producer is None:  # discarded after a failure: a new one, same id
+            try:
+                await self.start()
+            except Exception as exc:
+                log.error("no transactional producer (%r): tasks %s wait", exc,
+                          [t.partition for t in tasks])  # fmt: skip
+                return Outcome(failed=tasks)
+        producer = self._producer
+        assert producer is not None
         futures: list[asyncio.Future[Any]] = []
         try:
             async with producer.transaction():  # aborts on an exception
@@ -207,20 +225,16 @@ class ExactlyOnceV2(Checkpoint):
             return Outcome(fenced=tasks)
         except Exception as exc:
             log.error("commit of tasks %s failed: %r", [t.partition for t in tasks], exc)
-            await self._replace()
+            # the next round starts a new producer with the same transactional id: its
+            # initialisation aborts whatever this one left open (and cannot fail this round)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.stop(), 10)
             return Outcome(failed=tasks)
         finally:
             retrieve(futures)
         for commit in commits:
             self.done(commit)
         return Outcome()
-
-    async def _replace(self) -> None:
-        """A new producer with the same transactional id: whatever the old one left open is
-        aborted by its initialisation."""
-        with contextlib.suppress(Exception):
-            await self.stop()
-        await self.start()
 
 
 class AtLeastOnce(Checkpoint):

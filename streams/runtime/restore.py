@@ -23,15 +23,19 @@ async def restore(
     engine: QuoteEngine,
     state_changelog: str,
     days_changelog: str,
+    settle: bool = False,
 ) -> None:
-    """Give each of ``tasks`` exactly its committed state and input offsets."""
+    """Give each of ``tasks`` exactly its committed state and input offsets; with ``settle``
+    (``exactly_once_v2``: no per-task producer whose initialisation completed the previous
+    owner's transaction) only once no transaction is open on their changelog partitions."""
     started = time.perf_counter()
     by_tp: dict[TopicPartition, Task] = {}
     for task in tasks:
         task.fresh_state()
         for name in (state_changelog, days_changelog):
             by_tp[TopicPartition(name, task.partition)] = task
-    await settled(list(by_tp), clients)
+    if settle:
+        await settled(list(by_tp), clients)
     consumer = clients.restore_consumer()
     count = 0
     try:

@@ -377,7 +377,14 @@ class QuoteTasks(ConsumerRebalanceListener):
             coordinator.request_rejoin()
 
     async def _restore(self, tasks: list[Task]) -> None:
-        await restore(tasks, self.clients, self.engine, self.state_changelog, self.days_changelog)
+        await restore(
+            tasks,
+            self.clients,
+            self.engine,
+            self.state_changelog,
+            self.days_changelog,
+            settle=isinstance(self.checkpoint, ExactlyOnceV2),
+        )
         for task in tasks:
             task.failed = False
 

@@ -1,13 +1,14 @@
 """Zombie fencing: a worker frozen (SIGSTOP) past its session timeout while another takes its
-partitions, then thawed mid-feed. The new owner's transactional producers fenced the old
-ones when they started, so whatever the thawed worker still had open or tries to commit is
+partitions, then thawed mid-feed. Under exactly_once the new owner's transactional producers
+fenced the old ones when they started; under exactly_once_v2 the group refuses the thawed
+worker's offsets (a stale generation) and the heir restored only once no transaction was open
+on its changelogs. Either way whatever the thawed worker still had open or tries to commit is
 aborted: a read_committed reader sees every output exactly once. The zombie then leaves its
 tasks (or exits) instead of carrying on."""
 
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import time
 from pathlib import Path
@@ -24,18 +25,20 @@ def assigned(worker: Worker) -> int:
     return worker.log.read_text(errors="replace").count("tasks assigned")
 
 
+@pytest.mark.parametrize("guarantee", ["exactly_once_v2", "exactly_once"])
 async def test_a_thawed_zombie_is_fenced_and_nothing_it_wrote_after_is_visible(
-    ns: Namespace, tmp_path: Path
+    ns: Namespace, tmp_path: Path, guarantee: str
 ) -> None:
     names = ["HSTECH.csv", "HSI.csv", "CSI300.csv", "0700.HK.csv"]
     inputs = daily_bars(names, 40 if FULL else 8)
     seconds = 40.0 if FULL else 20.0
     expected = reference(inputs)
     timeout = "6"
+    env = {"PROCESSING_GUARANTEE": guarantee}
     zombie = await asyncio.to_thread(
-        Worker(ns, tmp_path / "a", WINDVANE_SESSION_TIMEOUT=timeout).start
+        Worker(ns, tmp_path / "a", WINDVANE_SESSION_TIMEOUT=timeout, **env).start
     )
-    heir = Worker(ns, tmp_path / "b", WINDVANE_SESSION_TIMEOUT=timeout)
+    heir = Worker(ns, tmp_path / "b", WINDVANE_SESSION_TIMEOUT=timeout, **env)
     feeding = asyncio.create_task(feed(ns, inputs, seconds))
     assert zombie.proc is not None
     try:
@@ -57,8 +60,8 @@ async def test_a_thawed_zombie_is_fenced_and_nothing_it_wrote_after_is_visible(
         zombie.stop()
         heir.stop()
     assert assigned(heir) >= 1, "the heir never got tasks"
-    check_outputs("zombie_fencing", expected, signals, alerts, dead, len(inputs), 0)
-    if os.environ.get("PROCESSING_GUARANTEE", "exactly_once") == "exactly_once":
+    check_outputs(f"zombie_fencing_{guarantee}", expected, signals, alerts, dead, len(inputs), 0)
+    if guarantee == "exactly_once":
         # the heir's producers (same transactional ids) fenced the zombie's; under
         # exactly_once_v2 the group refuses a zombie's round, if it had one open when thawed
         assert "fenced: a newer owner has it" in zombie_log, zombie_log[-3000:]
