@@ -27,8 +27,30 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import yaml
 
 REPO = Path(__file__).resolve().parent.parent
+ASYNCAPI = REPO / "asyncapi.yaml"
+
+
+def load_asyncapi() -> dict[str, Any]:
+    """The topic catalogue, parsed (YAML)."""
+    loaded: dict[str, Any] = yaml.safe_load(ASYNCAPI.read_text(encoding="utf-8"))
+    return loaded
+
+
+def resolve(doc: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    """``node`` of the AsyncAPI document ``doc`` with a local ``$ref`` followed."""
+    ref = node.get("$ref")
+    if ref is None:
+        return node
+    assert ref.startswith("#/"), ref
+    target: Any = doc
+    for part in ref[2:].split("/"):
+        target = target[part]
+    return resolve(doc, target)
+
+
 SCHEMAS = REPO / "schemas"
 RELEASED = SCHEMAS / "released"
 ID_PREFIX = "https://windvane.dev/schemas/"

@@ -7,7 +7,7 @@ import asyncio
 import logging
 import time
 
-from aiokafka import TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from streams import metrics
 from streams.domain.quotes import QuoteEngine, SymbolState
@@ -34,12 +34,12 @@ async def restore(
         task.fresh_state()
         for name in (state_changelog, days_changelog):
             by_tp[TopicPartition(name, task.partition)] = task
-    if settle:
-        await settled(list(by_tp), clients)
     consumer = clients.restore_consumer()
     count = 0
     try:
         await consumer.start()
+        if settle:
+            await settled(list(by_tp), clients, consumer)
         consumer.assign(list(by_tp))
         # explicit seeks: seek_to_beginning() raced with the assignment's own offset reset
         starts = await consumer.beginning_offsets(list(by_tp))
@@ -78,19 +78,23 @@ async def restore(
     )
 
 
-async def settled(partitions: list[TopicPartition], clients: Clients, limit: float = 120.0) -> None:
-    """Wait until no transaction is open on ``partitions`` (their committed ends equal their
-    ends). A previous owner's round whose offsets were accepted is in the logs already (see
+async def settled(
+    partitions: list[TopicPartition],
+    clients: Clients,
+    stable: AIOKafkaConsumer,
+    limit: float = 120.0,
+) -> None:
+    """Wait until no transaction is open on ``partitions``: their committed ends (``stable``,
+    a started read_committed consumer) equal their ends. A previous owner's round whose offsets were accepted is in the logs already (see
     :class:`~streams.runtime.checkpoint.ExactlyOnceV2`): restoring before its markers are
     written would miss it and replay what it committed. A dead owner's open transaction is
     aborted by the coordinator after the transaction timeout. Past ``limit`` seconds this
     fails loudly rather than restore a state that may be short of a commit."""
     started = time.monotonic()
     probe = clients.uncommitted_consumer()
-    stable = clients.restore_consumer()
     warned = started
     try:
-        await asyncio.gather(probe.start(), stable.start())
+        await probe.start()
         while True:
             ends, committed = await asyncio.gather(
                 probe.end_offsets(partitions), stable.end_offsets(partitions)
@@ -106,4 +110,4 @@ async def settled(partitions: list[TopicPartition], clients: Clients, limit: flo
                 log.warning("restore waits for open transactions on %s", open_)
             await asyncio.sleep(0.05)
     finally:
-        await asyncio.gather(probe.stop(), stable.stop())
+        await probe.stop()

@@ -1,13 +1,11 @@
 """Helpers of the scenarios at scale and of the article path: fast producing (pre-encoded
-values, large client batches) and a summary line with extra fields."""
+values, large client batches)."""
 
 from __future__ import annotations
 
 import asyncio
 
 from aiokafka import AIOKafkaProducer
-
-from tests.faults.harness import report
 
 
 async def produce_fast(
@@ -33,18 +31,3 @@ async def produce_fast(
     finally:
         await producer.stop()
     return located
-
-
-def report_line(
-    scenario: str,
-    inputs: int,
-    kills: int,
-    missing: int,
-    duplicated: int,
-    deadlettered: int,
-    workers: int = 1,
-    **extra: object,
-) -> str:
-    """The scenario's ``faults:`` line (:func:`tests.faults.harness.report`: workers, the
-    ``extra`` fields and the wall time), printed and appended to test-output/faults.txt."""
-    return report(scenario, inputs, kills, missing, duplicated, deadlettered, workers, **extra)

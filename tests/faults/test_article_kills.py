@@ -28,8 +28,8 @@ from streams.domain.instruments import Registry
 from streams.domain.quotes import QuoteEngine, SymbolState
 from streams.domain.rules import RuleBook
 from streams.pipeline import QuotePipeline, SourceRecord
-from tests.faults.extra import produce_fast, report_line
-from tests.faults.harness import FULL, daily_bars, reference
+from tests.faults.extra import produce_fast
+from tests.faults.harness import FULL, daily_bars, reference, report
 from tests.kafka_harness import Namespace, Worker, consume_until, produce
 from tests.reference import shared_path
 
@@ -187,7 +187,7 @@ async def test_article_path_under_sigkills_misses_nothing_and_resends_the_same(
         after_dedup += sum(len(v) - 1 for v in versions.values()) + len(set(versions) - set(want))
         # ids whose records (any of their sends) differ from the reference
         differ += [i for i, v in versions.items() if i in want and v != {want[i]}]
-    report_line(
+    report(
         "article_kills", len(originals) + len(again), done, missing, duplicated, len(dead),
         duplicated_after_dedup=after_dedup, differ=len(differ), wrong_key=wrong_key,
     )  # fmt: skip

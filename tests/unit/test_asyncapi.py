@@ -20,15 +20,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from streams.config import ALERTS, ALERTS_UNDELIVERABLE, INTERNAL_TOPICS, TOPICS
 from streams.pipeline import DEADLETTER_REASONS
-from tests.schemas import REPO, SCHEMAS, load
+from tests.schemas import ASYNCAPI, REPO, SCHEMAS, load, load_asyncapi, resolve
 
 pytestmark = pytest.mark.unit
 
-DOC = REPO / "asyncapi.yaml"
+DOC = ASYNCAPI
 NPM_DIR = REPO / ".windvane" / "npm"
 CHECK = REPO / "tests" / "asyncapi"
 APP_ID = "windvane"
@@ -59,20 +58,7 @@ def parsed() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def doc() -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.safe_load(DOC.read_text(encoding="utf-8"))
-    return loaded
-
-
-def resolve(doc: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
-    """``node`` with a local ``$ref`` followed."""
-    ref = node.get("$ref")
-    if ref is None:
-        return node
-    assert ref.startswith("#/"), ref
-    target: Any = doc
-    for part in ref[2:].split("/"):
-        target = target[part]
-    return resolve(doc, target)
+    return load_asyncapi()
 
 
 def is_internal(channel: dict[str, Any]) -> bool:

@@ -8,7 +8,6 @@ import re
 
 import orjson
 import pytest
-import yaml
 from aiokafka import ConsumerRecord
 from cloudevents.core.bindings.kafka import KafkaMessage, from_binary_event
 
@@ -22,7 +21,7 @@ from streams.pipeline import OutRecord, QuotePipeline, SourceRecord
 from streams.runtime.task import Task
 from streams.tools.sources import quote_records
 from tests.reference import shared_path
-from tests.schemas import REPO, SCHEMAS, load, validator
+from tests.schemas import REPO, SCHEMAS, load, load_asyncapi, validator
 
 pytestmark = pytest.mark.unit
 
@@ -44,7 +43,7 @@ def test_dataschema_is_each_schema_files_id() -> None:
 def test_the_topics_with_headers_are_the_ones_asyncapi_says() -> None:
     """asyncapi.yaml gives CloudEvents headers to exactly the topics that get them, and its
     payload there is the schema whose $id goes in ce_dataschema."""
-    doc = yaml.safe_load((REPO / "asyncapi.yaml").read_text(encoding="utf-8"))
+    doc = load_asyncapi()
     messages = doc["components"]["messages"]
     with_headers = {}
     for channel in doc["channels"].values():

@@ -19,7 +19,6 @@ from typing import Any
 
 import orjson
 import pytest
-import yaml
 
 from streams.article_pipeline import ArticlePipeline
 from streams.config import TOPIC_KEYS, TOPICS
@@ -30,12 +29,12 @@ from streams.domain.rules import RuleBook
 from streams.pipeline import QuotePipeline, SourceRecord
 from streams.topology import BEGIN, END, readme_block, with_readme_block
 from tests.reference import closes, shared_path
-from tests.schemas import REPO
+from tests.schemas import ASYNCAPI, REPO, load_asyncapi, resolve
 
 pytestmark = pytest.mark.unit
 
 README = REPO / "README.md"
-DOC = REPO / "asyncapi.yaml"
+DOC = ASYNCAPI
 LEADER = "{appId}-__assignor-__leader"  # Faust's own topic: no processor of ours uses it
 
 
@@ -74,18 +73,7 @@ def default(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def doc() -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.safe_load(DOC.read_text(encoding="utf-8"))
-    return loaded
-
-
-def resolve(doc: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
-    ref = node.get("$ref")
-    if ref is None:
-        return node
-    target: Any = doc
-    for part in ref[2:].split("/"):
-        target = target[part]
-    return resolve(doc, target)
+    return load_asyncapi()
 
 
 def topics_of(graph: dict[str, Any]) -> set[str]:
