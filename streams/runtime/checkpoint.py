@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from streams.cloudevents import CloudEvents
 from streams.runtime import group_offsets
 from streams.runtime.clients import Clients
 from streams.runtime.group_offsets import GroupMetadata
+from streams.runtime.process_id import ProcessId, claim
 from streams.runtime.sender import Entry, Partitioner, send_batches
 from streams.runtime.task import OFFSETS_KEY, Commit, Task, offsets_value
 
@@ -168,17 +168,28 @@ class ExactlyOnceV2(Checkpoint):
     in the logs, so a new owner that waits until no transaction is open on a task's changelog
     partitions (:func:`streams.runtime.restore.restore`) restores exactly what was committed.
 
-    The transactional id is the worker's own (``<app>-quotes-<random>``); a failed round's
-    producer is discarded and the next round starts one with the same id, whose
-    initialisation aborts what is open (a broker that does not answer then fails the rounds,
-    and the tasks reset, until it does)."""
+    The transactional id is the worker's own and survives its restarts
+    (``<app>-quotes-<data dir id>-<slot>``, :mod:`streams.runtime.process_id`): a worker
+    killed mid-transaction and started again aborts that transaction when its producer
+    initialises, instead of the partitions' readers and restores waiting for the
+    coordinator's timeout. A failed round's producer is discarded and the next round starts
+    one with the same id, whose initialisation aborts what is open (a broker that does not
+    answer then fails the rounds, and the tasks reset, until it does)."""
 
     def __init__(self, *args: Any, member: Callable[[], GroupMetadata]) -> None:
         super().__init__(*args)
         self._member = member
         self._producer: AIOKafkaProducer | None = None
         self._opening = asyncio.Lock()
-        self.transactional_id = f"{self.clients.group_id}-{uuid.uuid4().hex[:12]}"
+        self._id: ProcessId | None = None
+
+    @property
+    def transactional_id(self) -> str:
+        if self._id is None:  # claimed at the first start, held until stop
+            settings = self.clients.settings
+            directory = settings.data_dir / settings.app_id / "quotes-process"
+            self._id = claim(directory, self.clients.group_id)
+        return self._id.value
 
     async def start(self) -> None:
         producer = self.clients.worker_producer(self.transactional_id)
@@ -186,10 +197,18 @@ class ExactlyOnceV2(Checkpoint):
         await producer.start()
         self._producer = producer
 
-    async def stop(self) -> None:
+    async def _discard(self) -> None:
         producer, self._producer = self._producer, None
         if producer is not None:
             await producer.stop()
+
+    async def stop(self) -> None:
+        try:
+            await self._discard()
+        finally:
+            if self._id is not None:
+                self._id.release()
+                self._id = None
 
     async def open(self, task: Task) -> None:
         """Before a task is restored: a producer discarded after a failed round is replaced
@@ -228,7 +247,7 @@ class ExactlyOnceV2(Checkpoint):
             # the next round starts a new producer with the same transactional id: its
             # initialisation aborts whatever this one left open (and cannot fail this round)
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.stop(), 10)
+                await asyncio.wait_for(self._discard(), 10)
             return Outcome(failed=tasks)
         finally:
             retrieve(futures)
