@@ -17,6 +17,7 @@ from aiokafka.errors import ProducerFenced
 
 from streams import metrics
 from streams.cloudevents import CloudEvents
+from streams.pipeline import OutRecord
 from streams.runtime import group_offsets
 from streams.runtime.clients import Clients
 from streams.runtime.group_offsets import GroupMetadata
@@ -81,14 +82,45 @@ class Checkpoint:
         owns them now: the runner drops them)."""
         raise NotImplementedError
 
+    async def flow(self, tasks: list[Task]) -> None:
+        """Between commit rounds: send the outputs the tasks produced since the last call
+        now rather than at their commit (by default they wait for it). Outputs sent are
+        counted in each open batch's ``sent``; a failure here fails the next round."""
+
+    async def abort(self) -> bool:
+        """Drop what :meth:`flow` sent that no round committed yet, if the guarantee can: True
+        if it did (every task with open work must then be reset), False if those outputs
+        stay out (at-least-once: a reset task's replay may repeat them)."""
+        return False
+
+    def outputs(self, records: list[OutRecord]) -> list[Entry]:
+        """Output records as entries, with their CloudEvents headers."""
+        topic, headers = self.topic, self.cloudevents.headers
+        return [(topic(r.topic), None, r.key, r.value, headers(r.topic, r.event)) for r in records]
+
+    @staticmethod
+    def busy(pending: list[asyncio.Future[Any]]) -> bool:
+        """Whether the last flow's sends are still unacknowledged: the next flow waits for
+        them (Nagle's rule), so outputs leave in one batch per partition per request rather
+        than queueing as many small batches, which the producer sends one per partition per
+        request."""
+        return any(not f.done() for f in pending)
+
+    def unsent(self, tasks: list[Task]) -> list[Entry]:
+        """The outputs of the tasks' open batches not sent yet, marked sent."""
+        out: list[Entry] = []
+        for task in tasks:
+            batch = task.open
+            if not task.failed and len(batch.records) > batch.sent:
+                out += self.outputs(batch.records[batch.sent :])
+                batch.sent = len(batch.records)
+        return out
+
     def entries(self, commit: Commit) -> list[Entry]:
-        """The outputs (with their CloudEvents headers), then the changelog entries (with the
-        input offsets, no headers), of a commit."""
-        topic, p, headers = self.topic, commit.task.partition, self.cloudevents.headers
-        out: list[Entry] = [
-            (topic(r.topic), None, r.key, r.value, headers(r.topic, r.event))
-            for r in commit.batch.records
-        ]
+        """The outputs not sent yet (with their CloudEvents headers), then the changelog
+        entries (with the input offsets, no headers), of a commit."""
+        p = commit.task.partition
+        out = self.outputs(commit.batch.records[commit.batch.sent :])
         out += [(self.state_changelog, p, k, v, None) for k, v in commit.states]
         # the input offsets go to the state changelog with the states: a restore reads both
         # from one partition, consistent by construction
@@ -159,6 +191,8 @@ class ExactlyOnceV2(Checkpoint):
     KIP-447): a round is one transaction holding every task's outputs, changelog entries and
     input offsets, instead of one per task (a transaction costs the same five broker round
     trips whatever it holds: eight tasks' rounds took 4-5x as long as one transaction's).
+    Outputs are sent as they are produced (:meth:`flow`), into the transaction the first of
+    them begins; the round adds the changelog entries and offsets, and commits.
 
     Zombies are fenced by the group, not by transactional ids: the offsets go with the
     consumer's generation and member id (:mod:`streams.runtime.group_offsets`), so a worker
@@ -182,6 +216,9 @@ class ExactlyOnceV2(Checkpoint):
         self._producer: AIOKafkaProducer | None = None
         self._opening = asyncio.Lock()
         self._id: ProcessId | None = None
+        self._pending: list[asyncio.Future[Any]] = []  # sends of flow() in the open round
+        self._last: list[asyncio.Future[Any]] = []  # those of the last flow()
+        self._broken: Exception | None = None  # a failed flow(): the round fails with it
 
     @property
     def transactional_id(self) -> str:
@@ -219,6 +256,38 @@ class ExactlyOnceV2(Checkpoint):
                 with contextlib.suppress(Exception):
                     await self.start()
 
+    async def flow(self, tasks: list[Task]) -> None:
+        """Outputs go out as they are produced, into the round's transaction (begun by the
+        first of them), as Kafka Streams sends them: the round's commit then only adds the
+        changelog entries and offsets, and a read_committed reader sees them at its end."""
+        producer = self._producer
+        if producer is None or self._broken is not None or self.busy(self._last):
+            return  # the round sends them (after a new producer starts, or fails), or later
+        entries = self.unsent(tasks)
+        if not entries:
+            return
+        try:
+            if not producer._txn_manager.is_in_transaction():
+                await producer.begin_transaction()
+            self._last = await send_batches(producer, self.partitioner, entries)
+            self._pending += self._last
+        except Exception as exc:  # the round fails with it, and its tasks reset
+            self._broken = exc
+
+    async def abort(self) -> bool:
+        """The open transaction is aborted by replacing the producer: a new one with the same
+        id bumps the epoch, which aborts the transaction and fences any send of the old one
+        still queued (aborting in place could let a queued batch land in the next one)."""
+        pending, self._pending, self._last, self._broken = self._pending, [], [], None
+        retrieve(pending)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._discard(), 10)
+        async with self._opening:
+            if self._producer is None:
+                with contextlib.suppress(Exception):  # else the next round starts one
+                    await self.start()
+        return True
+
     async def commit(self, commits: list[Commit]) -> Outcome:
         tasks = [c.task for c in commits]
         if self._producer is None:  # discarded after a failure: a new one, same id
@@ -230,17 +299,23 @@ class ExactlyOnceV2(Checkpoint):
                 return Outcome(failed=tasks)
         producer = self._producer
         assert producer is not None
-        futures: list[asyncio.Future[Any]] = []
+        futures, self._pending = self._pending, []
+        broken, self._broken = self._broken, None
         try:
-            async with producer.transaction():  # aborts on an exception
-                entries = [e for c in commits for e in self.entries(c)]
-                futures = await send_batches(producer, self.partitioner, entries)
-                await asyncio.gather(*futures)  # in the logs before the offsets are accepted
-                offsets = {tp: o for c in commits for tp, o in c.batch.offsets.items()}
-                await producer.send_offsets_to_transaction(offsets, self.clients.group_id)
+            if broken is not None:
+                raise broken
+            if not producer._txn_manager.is_in_transaction():
+                await producer.begin_transaction()
+            entries = [e for c in commits for e in self.entries(c)]
+            futures += await send_batches(producer, self.partitioner, entries)
+            await asyncio.gather(*futures)  # in the logs before the offsets are accepted
+            offsets = {tp: o for c in commits for tp, o in c.batch.offsets.items()}
+            await producer.send_offsets_to_transaction(offsets, self.clients.group_id)
+            await producer.commit_transaction()
         except group_offsets.MemberFenced as exc:
             log.warning("round of tasks %s refused (%s): they belong to a newer generation",
                         [t.partition for t in tasks], exc)  # fmt: skip
+            await self._abandon(producer)
             return Outcome(fenced=tasks)
         except Exception as exc:
             log.error("commit of tasks %s failed: %r", [t.partition for t in tasks], exc)
@@ -255,16 +330,29 @@ class ExactlyOnceV2(Checkpoint):
             self.done(commit)
         return Outcome()
 
+    async def _abandon(self, producer: AIOKafkaProducer) -> None:
+        """Abort the open transaction; a producer that cannot is discarded (its successor's
+        initialisation aborts it)."""
+        try:
+            await asyncio.wait_for(producer.abort_transaction(), 10)
+        except Exception:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._discard(), 10)
+
 
 class AtLeastOnce(Checkpoint):
-    """One idempotent producer for every task. A round sends every task's outputs and
-    changelog entries, waits for the broker's acknowledgements, then commits the group's
+    """One idempotent producer for every task. Outputs are sent as they are produced
+    (:meth:`flow`); a round sends the changelog entries, waits for the broker's
+    acknowledgements of everything sent since the last round, then commits the group's
     offsets: a crash replays at most the uncommitted records (duplicates, never losses)."""
 
     def __init__(self, *args: Any, consumer: Callable[[], AIOKafkaConsumer | None]) -> None:
         super().__init__(*args)
         self._consumer = consumer
         self._producer: AIOKafkaProducer | None = None
+        self._pending: list[asyncio.Future[Any]] = []  # sends of flow() since the last round
+        self._last: list[asyncio.Future[Any]] = []  # those of the last flow()
+        self._broken: Exception | None = None  # a failed flow(): the round fails with it
 
     async def start(self) -> None:
         self._producer = self.clients.producer(None)
@@ -274,14 +362,32 @@ class AtLeastOnce(Checkpoint):
         if self._producer is not None:
             await self._producer.stop()
 
+    async def flow(self, tasks: list[Task]) -> None:
+        """Outputs go out as they are produced; the round waits for their acknowledgements
+        before it commits the offsets after them."""
+        assert self._producer is not None
+        if self.busy(self._last):
+            return
+        entries = self.unsent(tasks)
+        if not entries:
+            return
+        try:
+            self._last = await send_batches(self._producer, self.partitioner, entries)
+            self._pending += self._last
+        except Exception as exc:  # the round fails with it, and its tasks reset
+            self._broken = exc
+
     async def commit(self, commits: list[Commit]) -> Outcome:
         assert self._producer is not None
         consumer = self._consumer()
         assert consumer is not None
-        futures: list[asyncio.Future[Any]] = []
+        futures, self._pending = self._pending, []
+        broken, self._broken = self._broken, None
         try:
+            if broken is not None:
+                raise broken
             entries = [e for c in commits for e in self.entries(c)]
-            futures = await send_batches(self._producer, self.partitioner, entries)
+            futures += await send_batches(self._producer, self.partitioner, entries)
             await asyncio.gather(*futures)
             await consumer.commit({tp: o for c in commits for tp, o in c.batch.offsets.items()})
         except Exception as exc:

@@ -51,6 +51,9 @@ class Batch:
     # (reason, source) of each dead letter: counted once the batch is committed, like the
     # alerts (a batch that is discarded and replayed must not count its dead letters twice)
     dead: list[tuple[str | None, Origin]] = field(default_factory=list)
+    # records[:sent] were handed to the producer already, ahead of the commit (the
+    # checkpoint's flow: in the open transaction, or at-least-once straight out)
+    sent: int = 0
 
     def __bool__(self) -> bool:
         return bool(self.offsets)
