@@ -166,8 +166,8 @@ WORKER_ENV = (
     EnvVar("WINDVANE_REPLICATION_FACTOR", "1", "replication factor of those topics"),
     EnvVar(
         "PROCESSING_GUARANTEE",
-        "exactly_once",
-        "quote path: exactly_once | exactly_once_v2 | at_least_once",
+        "exactly_once_v2",
+        "quote path: exactly_once_v2 | exactly_once (a transaction per task) | at_least_once",
     ),
     EnvVar("WINDVANE_STORE", "rocksdb://", "Faust table store (memory:// for tests)"),
     EnvVar("WINDVANE_DATA_DIR", ".windvane/worker", "local table stores"),
@@ -249,7 +249,7 @@ class Settings:
     topic_prefix: str = ""
     partitions: int = 8
     replication_factor: int = 1
-    processing_guarantee: str = "exactly_once"
+    processing_guarantee: str = "exactly_once_v2"
     store: str = "rocksdb://"
     data_dir: Path = field(default_factory=lambda: Path(".windvane/worker"))
     web_host: str = "127.0.0.1"
@@ -273,8 +273,8 @@ class Settings:
             replication_factor=_number("WINDVANE_REPLICATION_FACTOR", "1", int, 1),
             processing_guarantee=_choice(
                 "PROCESSING_GUARANTEE",
-                "exactly_once",
-                ("exactly_once", "exactly_once_v2", "at_least_once"),
+                "exactly_once_v2",
+                ("exactly_once_v2", "exactly_once", "at_least_once"),
             ),
             store=_env("WINDVANE_STORE", "rocksdb://"),
             data_dir=Path(_env("WINDVANE_DATA_DIR", ".windvane/worker")),

@@ -9,10 +9,10 @@ keeps fetching and processing while the previous commit is in flight; a commit r
 ``WINDVANE_COMMIT_INTERVAL_MS`` goes through one of three strategies
 (:mod:`~streams.runtime.checkpoint`):
 
-* **exactly_once** (default): one transactional producer per task (``<app>-quotes-<p>``: a
+* **exactly_once**: one transactional producer per task (``<app>-quotes-<p>``: a
   new owner fences the old one and aborts its open transaction). The outputs, the changelog
   entries of the states the round touched and the input offsets go into one transaction.
-* **exactly_once_v2**: one transactional producer per worker (Kafka Streams'
+* **exactly_once_v2** (default): one transactional producer per worker (Kafka Streams'
   ``exactly_once_v2``): a round is one transaction for every task; zombies are fenced by the
   group generation sent with the offsets (:mod:`~streams.runtime.group_offsets`), and a new
   owner restores only once no transaction is open on the task's changelog partitions.

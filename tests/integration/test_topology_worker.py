@@ -36,7 +36,7 @@ def test_the_log_and_the_web_view_list_the_quote_tasks_beside_the_agents(ns: Nam
         quotes, claims = ns.topic("quotes.raw"), ns.topic("claims.bysymbol")
         assert alone["quote-task"]["partitions"] == {quotes: ALL, claims: ALL}
         assert alone["quote-task"]["tasks"] == ALL
-        assert alone["quote-task"]["guarantee"] == "exactly_once"
+        assert alone["quote-task"]["guarantee"] == "exactly_once_v2"
         assert alone["route_articles"]["partitions"] == {ns.topic("articles.raw"): ALL}
         assert alone["enrich_articles"]["partitions"] == {ns.topic("articles.byhash"): ALL}
 
@@ -59,7 +59,7 @@ def test_the_log_and_the_web_view_list_the_quote_tasks_beside_the_agents(ns: Nam
                 "quote-task",
                 "quote task",
                 f"{quotes}, {claims}",
-                "exactly_once",
+                "exactly_once_v2",
                 f"{ns.app_id}-quotes",
             ),
         ]

@@ -142,8 +142,8 @@ def test_who_does_what_and_how_sure(default: dict[str, Any]) -> None:
         "route_articles", "enrich_articles", "quote-task", "watch_alerts", "deliver",
     ]  # fmt: skip
     quote = subs["quote-task"]
-    assert quote["guarantee"] == "exactly_once" and quote["group"] == "windvane-quotes"
-    assert "windvane-quotes-<p>" in quote["how"]
+    assert quote["guarantee"] == "exactly_once_v2" and quote["group"] == "windvane-quotes"
+    assert "windvane-quotes-<random>" in quote["how"]
     assert quote["sources"] == ["quotes.raw", "claims.bysymbol"]
     assert [s["name"] for s in quote["stores"]] == ["quote-state", "quote-days"]
     for agent in ("route_articles", "enrich_articles"):
