@@ -9,14 +9,16 @@ Every contender runs as its own process, one at a time, from the beginning of it
 2. ``windvane_alos`` / ``windvane_eos``: ``windvane worker`` at-least-once / exactly-once;
 3. ``quix_alos`` / ``quix_eos``: the same topology in Quix Streams (bench/contenders/quix_app.py);
 4. ``kstreams_alos`` / ``kstreams_eos``: the same topology in Kafka Streams (bench/kstreams/).
-   (``--before REV`` adds ``windvane_before_alos``/``_eos``: the worker of git revision REV.)
+   (``--before REV`` adds ``windvane_before_alos``/``_eos``/``_eos_v2``: the worker of git
+   revision REV.)
 
 Per contender:
 * throughput: N / (last - first output append time); output topics use LogAppendTime, so
   the broker's clock times them, not the harness's polling;
 * latency: once caught up, live bars are produced at ``--rate`` records/s for
   ``--live-seconds``; latency = from the send to the signal's arrival at a read_committed
-  consumer (p50, p99);
+  consumer (p50, p99), and "in log": from the send to the signal's append time (the
+  contender's own part; the rest is the wait for its commit);
 * peak RSS of the contender's process (VmHWM);
 * agreement: its alerts (symbol, day, direction) against a pandas reference computed here
   (``tests.reference.ma_crossings``, independent of every contender).
@@ -300,6 +302,7 @@ def contenders(bootstrap: str, run: str, before: Path | None) -> list[Contender]
     for name, guarantee in (
         ("windvane_before_alos", "at_least_once"),
         ("windvane_before_eos", "exactly_once"),
+        ("windvane_before_eos_v2", "exactly_once_v2"),  # a revision that has it
     ):
         if before is None:
             break
@@ -639,8 +642,8 @@ def table(report: dict[str, Any]) -> str:
         + f" over {report['symbols']:,} symbols, 8 partitions, "
         f"{report['machine']['cpus']} CPUs, {report['when']} (`{report['command']}`)",
         "",
-        "| contender | records/s | x raw pipe | p50 ms | p99 ms | peak RSS MiB (all processes) | alerts agree |",
-        "|---|---:|---:|---:|---:|---:|---|",
+        "| contender | records/s | x raw pipe | p50 ms | p99 ms | in log p50 / p99 ms | peak RSS MiB (all processes) | alerts agree |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for name, r in res.items():
         lat = r.get("latency", {})
@@ -656,9 +659,14 @@ def table(report: dict[str, Any]) -> str:
         ratio = f"{r['records_per_second'] / raw:.3f}" if raw else "-"
         p50 = f"{lat['p50_ms']:.0f}" if "p50_ms" in lat else "-"
         p99 = f"{lat['p99_ms']:.0f}" if "p99_ms" in lat else "-"
+        in_log = (
+            f"{lat['in_log_p50_ms']:.0f} / {lat['in_log_p99_ms']:.0f}"
+            if "in_log_p50_ms" in lat
+            else "-"
+        )
         rss = f"{r['peak_rss_mib']:.0f}" if r.get("peak_rss_mib") else "-"
         lines.append(
-            f"| {name} | {r['records_per_second']:,.0f} | {ratio} | {p50} | {p99} | {rss} | {agree} |"
+            f"| {name} | {r['records_per_second']:,.0f} | {ratio} | {p50} | {p99} | {in_log} | {rss} | {agree} |"
         )
     return "\n".join(lines)
 
