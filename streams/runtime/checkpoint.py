@@ -333,6 +333,8 @@ class ExactlyOnceV2(Checkpoint):
         """A new producer with the same transactional id: its initialisation aborts the open
         transaction on the broker and fences every send of the old one still queued (if it
         cannot start now, the next round or task opening starts one)."""
+        if self._producer is not None:  # its error state's waiter: seen, not "never retrieved"
+            retrieve([self._producer._txn_manager.wait_for_transaction_end()])
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self._discard(), 10)
         async with self._opening:
