@@ -47,6 +47,37 @@ def retrieve(futures: list[asyncio.Future[Any]]) -> None:
             future.add_done_callback(lambda f: None if f.cancelled() else f.exception())
 
 
+class Ahead:
+    """Outputs sent ahead of their round (:meth:`Checkpoint.flow`): the sends since the last
+    round (which waits for them), those of the last flow (the next one waits until they are
+    acknowledged: Nagle's rule, so outputs leave as one batch per partition per request
+    rather than queueing as many small batches, which the producer sends one per partition
+    per request), and the failure of a flow, which fails the next round."""
+
+    def __init__(self) -> None:
+        self.pending: list[asyncio.Future[Any]] = []
+        self.last: list[asyncio.Future[Any]] = []
+        self.broken: Exception | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self.broken is None and all(f.done() for f in self.last)
+
+    async def send(self, producer: AIOKafkaProducer, partitioner: Partitioner,
+                   entries: list[Entry]) -> None:  # fmt: skip
+        try:
+            self.last = await send_batches(producer, partitioner, entries)
+            self.pending += self.last
+        except Exception as exc:  # the round fails with it, and its tasks reset
+            self.broken = exc
+
+    def take(self) -> tuple[list[asyncio.Future[Any]], Exception | None]:
+        """For a round: the sends to wait for and a flow's failure; empty again."""
+        out = (self.pending, self.broken)
+        self.pending, self.last, self.broken = [], [], None
+        return out
+
+
 class Checkpoint:
     """How a round of task commits reaches Kafka (the hooks do nothing unless overridden)."""
 
@@ -97,14 +128,6 @@ class Checkpoint:
         """Output records as entries, with their CloudEvents headers."""
         topic, headers = self.topic, self.cloudevents.headers
         return [(topic(r.topic), None, r.key, r.value, headers(r.topic, r.event)) for r in records]
-
-    @staticmethod
-    def busy(pending: list[asyncio.Future[Any]]) -> bool:
-        """Whether the last flow's sends are still unacknowledged: the next flow waits for
-        them (Nagle's rule), so outputs leave in one batch per partition per request rather
-        than queueing as many small batches, which the producer sends one per partition per
-        request."""
-        return any(not f.done() for f in pending)
 
     def unsent(self, tasks: list[Task]) -> list[Entry]:
         """The outputs of the tasks' open batches not sent yet, marked sent."""
@@ -216,9 +239,7 @@ class ExactlyOnceV2(Checkpoint):
         self._producer: AIOKafkaProducer | None = None
         self._opening = asyncio.Lock()
         self._id: ProcessId | None = None
-        self._pending: list[asyncio.Future[Any]] = []  # sends of flow() in the open round
-        self._last: list[asyncio.Future[Any]] = []  # those of the last flow()
-        self._broken: Exception | None = None  # a failed flow(): the round fails with it
+        self._ahead = Ahead()  # outputs in the open round's transaction
 
     @property
     def transactional_id(self) -> str:
@@ -251,9 +272,12 @@ class ExactlyOnceV2(Checkpoint):
         """Before a task is restored: a producer discarded after a failed round is replaced
         now, so its initialisation aborts the transaction it left open instead of the
         restore waiting for the coordinator's timeout."""
+        await self._start_if_missing()
+
+    async def _start_if_missing(self) -> None:
         async with self._opening:  # the runner opens its tasks concurrently
             if self._producer is None:
-                with contextlib.suppress(Exception):
+                with contextlib.suppress(Exception):  # else the next round starts one
                     await self.start()
 
     async def flow(self, tasks: list[Task]) -> None:
@@ -261,24 +285,23 @@ class ExactlyOnceV2(Checkpoint):
         first of them), as Kafka Streams sends them: the round's commit then only adds the
         changelog entries and offsets, and a read_committed reader sees them at its end."""
         producer = self._producer
-        if producer is None or self._broken is not None or self.busy(self._last):
+        if producer is None or not self._ahead.ready:
             return  # the round sends them (after a new producer starts, or fails), or later
         entries = self.unsent(tasks)
         if not entries:
             return
-        try:
-            if not producer._txn_manager.is_in_transaction():
+        if not producer._txn_manager.is_in_transaction():
+            try:
                 await producer.begin_transaction()
-            self._last = await send_batches(producer, self.partitioner, entries)
-            self._pending += self._last
-        except Exception as exc:  # the round fails with it, and its tasks reset
-            self._broken = exc
+            except Exception as exc:
+                self._ahead.broken = exc
+                return
+        await self._ahead.send(producer, self.partitioner, entries)
 
     async def abort(self) -> bool:
         """The open transaction is aborted by replacing the producer (:meth:`_replace`):
         aborting in place could let a queued batch land in the next transaction."""
-        pending, self._pending, self._last, self._broken = self._pending, [], [], None
-        retrieve(pending)
+        retrieve(self._ahead.take()[0])
         await self._replace()
         return True
 
@@ -293,8 +316,7 @@ class ExactlyOnceV2(Checkpoint):
                 return Outcome(failed=tasks)
         producer = self._producer
         assert producer is not None
-        futures, self._pending = self._pending, []
-        broken, self._broken = self._broken, None
+        futures, broken = self._ahead.take()
         try:
             if broken is not None:
                 raise broken
@@ -337,10 +359,7 @@ class ExactlyOnceV2(Checkpoint):
             retrieve([self._producer._txn_manager.wait_for_transaction_end()])
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self._discard(), 10)
-        async with self._opening:
-            if self._producer is None:
-                with contextlib.suppress(Exception):
-                    await self.start()
+        await self._start_if_missing()
 
 
 class AtLeastOnce(Checkpoint):
@@ -353,9 +372,7 @@ class AtLeastOnce(Checkpoint):
         super().__init__(*args)
         self._consumer = consumer
         self._producer: AIOKafkaProducer | None = None
-        self._pending: list[asyncio.Future[Any]] = []  # sends of flow() since the last round
-        self._last: list[asyncio.Future[Any]] = []  # those of the last flow()
-        self._broken: Exception | None = None  # a failed flow(): the round fails with it
+        self._ahead = Ahead()  # outputs sent since the last round
 
     async def start(self) -> None:
         self._producer = self.clients.producer(None)
@@ -369,23 +386,14 @@ class AtLeastOnce(Checkpoint):
         """Outputs go out as they are produced; the round waits for their acknowledgements
         before it commits the offsets after them."""
         assert self._producer is not None
-        if self.busy(self._last):
-            return
-        entries = self.unsent(tasks)
-        if not entries:
-            return
-        try:
-            self._last = await send_batches(self._producer, self.partitioner, entries)
-            self._pending += self._last
-        except Exception as exc:  # the round fails with it, and its tasks reset
-            self._broken = exc
+        if self._ahead.ready and (entries := self.unsent(tasks)):
+            await self._ahead.send(self._producer, self.partitioner, entries)
 
     async def commit(self, commits: list[Commit]) -> Outcome:
         assert self._producer is not None
         consumer = self._consumer()
         assert consumer is not None
-        futures, self._pending = self._pending, []
-        broken, self._broken = self._broken, None
+        futures, broken = self._ahead.take()
         try:
             if broken is not None:
                 raise broken

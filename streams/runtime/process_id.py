@@ -27,7 +27,6 @@ class ProcessId:
     the process's death)."""
 
     value: str
-    slot: int
     lock: IO[bytes] | None
 
     def release(self) -> None:
@@ -58,6 +57,6 @@ def claim(directory: Path, prefix: str) -> ProcessId:
         except BlockingIOError:
             lock.close()
             continue
-        return ProcessId(f"{prefix}-{dir_id}-{slot}", slot, lock)
+        return ProcessId(f"{prefix}-{dir_id}-{slot}", lock)
     # more than SLOTS live workers on one data dir: a fresh id, unstable across restarts
-    return ProcessId(f"{prefix}-{uuid.uuid4().hex[:12]}", -1, None)
+    return ProcessId(f"{prefix}-{uuid.uuid4().hex[:12]}", None)

@@ -26,8 +26,9 @@ async def restore(
     settle: bool = False,
 ) -> None:
     """Give each of ``tasks`` exactly its committed state and input offsets; with ``settle``
-    (``exactly_once_v2``: no per-task producer whose initialisation completed the previous
-    owner's transaction) only once no transaction is open on their changelog partitions."""
+    (every exactly-once restore: a previous owner's transaction, or this worker's own last
+    round, whose EndTxn returns before its markers are written) only once no transaction is
+    open on their changelog partitions."""
     started = time.perf_counter()
     by_tp: dict[TopicPartition, Task] = {}
     for task in tasks:
@@ -85,7 +86,8 @@ async def settled(
     limit: float = 120.0,
 ) -> None:
     """Wait until no transaction is open on ``partitions``: their committed ends (``stable``,
-    a started read_committed consumer) equal their ends. A previous owner's round whose offsets were accepted is in the logs already (see
+    a started read_committed consumer) equal their ends. A previous owner's round whose
+    offsets were accepted is in the logs already (see
     :class:`~streams.runtime.checkpoint.ExactlyOnceV2`): restoring before its markers are
     written would miss it and replay what it committed. A dead owner's open transaction is
     aborted by the coordinator after the transaction timeout. Past ``limit`` seconds this

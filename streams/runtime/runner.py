@@ -5,8 +5,9 @@ A commit round starts when ``commit_interval`` has passed since the last one sta
 last one has finished (Kafka Streams' ``commit.interval.ms``); it takes each busy task's
 open batch and changed state at that instant (:meth:`Task.take_commit`), so records
 processed while it is in flight go to the next round. Between rounds, outputs go out as they
-are processed (:meth:`Checkpoint.flow`), so a round adds only state and offsets. A task whose commit fails is reset
-(state from the changelog, inputs from its committed offsets) before it runs again.
+are processed (:meth:`Checkpoint.flow`), so a round adds only state and offsets. A task
+whose commit fails is reset (state from the changelog, inputs from its committed offsets)
+before it runs again.
 """
 
 from __future__ import annotations
@@ -246,8 +247,7 @@ class QuoteTasks(ConsumerRebalanceListener):
                     # from its position (a reset one from its last commit)
                     self._rewind()
                     return
-                else:
-                    await self._reset(task)
+                await self._reset(task)
 
     def _open_records(self) -> int:
         return sum(len(t.open.records) for t in self.tasks.values())

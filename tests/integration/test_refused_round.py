@@ -9,7 +9,6 @@ consumer group, the real checkpoint."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any, cast
 
@@ -81,4 +80,3 @@ async def test_a_refused_round_is_never_committed(ns: Namespace, tmp_path: Path)
         assert await reader.committed(TopicPartition(raw, 0)) == 7
     finally:
         await reader.stop()
-    await asyncio.sleep(0)
