@@ -105,10 +105,11 @@ def baseline_tree(rev: str) -> Path:
 class Child:
     """One tree's timing process, driven line by line over stdin/stdout."""
 
-    def __init__(self, name: str, tree: Path, workload: Path, rules: str) -> None:
+    def __init__(self, name: str, tree: Path, workload: Path, rules: str, round_: int) -> None:
         self.name = name
         env = {**os.environ, "PYTHONPATH": str(tree)}
-        argv = [sys.executable, str(Path(__file__).resolve()), "--child", str(workload), rules]
+        argv = [sys.executable, str(Path(__file__).resolve()), "--child", str(workload), rules,
+                str(round_)]  # fmt: skip
         self.proc = subprocess.Popen(
             argv, cwd=tree, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )
@@ -131,8 +132,10 @@ class Child:
             self.proc.wait(timeout=30)
 
 
-def compare(workload: Path, trees: dict[str, Path], rules: str, repeat: int) -> dict[str, Any]:
-    children = {name: Child(name, tree, workload, rules) for name, tree in trees.items()}
+def compare(
+    workload: Path, trees: dict[str, Path], rules: str, repeat: int, round_: int
+) -> dict[str, Any]:
+    children = {name: Child(name, tree, workload, rules, round_) for name, tree in trees.items()}
     try:
         hashes = {name: c.ask("hash") for name, c in children.items()}
         runs: dict[str, list[dict[str, float]]] = {name: [] for name in children}
@@ -173,11 +176,21 @@ def main() -> None:
     ap.add_argument(
         "--rules", default="examples/rules.toml,default", help="rules files (comma-separated)"
     )
+    ap.add_argument(
+        "--round",
+        type=int,
+        default=ROUND,
+        help="records per round (one getmany, then take_commit): 4,000 as in a catch-up; "
+        "a live feed at 5,000/s has a few hundred a round, so each symbol's state is "
+        "encoded for (nearly) every record",
+    )
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "out" / "domain.json")
-    ap.add_argument("--child", nargs=2, metavar=("WORKLOAD", "RULES"), help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--child", nargs=3, metavar=("WORKLOAD", "RULES", "ROUND"), help=argparse.SUPPRESS
+    )
     args = ap.parse_args()
     if args.child:
-        child(Path(args.child[0]), args.child[1], sys.stdin, sys.stdout)
+        child(Path(args.child[0]), args.child[1], int(args.child[2]), sys.stdin, sys.stdout)
         return
     workload = make_workload(args.records, args.symbols, args.ticks_per_day)
     trees = {"tree": REPO}
@@ -187,7 +200,7 @@ def main() -> None:
     failed = False
     for rules in args.rules.split(","):
         rules_arg = rules if rules == "default" else str((REPO / rules).resolve())
-        result = compare(workload, trees, rules_arg, args.repeat)
+        result = compare(workload, trees, rules_arg, args.repeat, args.round)
         result["rules"] = rules
         results.append(result)
         failed |= len({(h["outputs"], h["state"]) for h in result["hashes"].values()}) > 1
@@ -269,7 +282,7 @@ class Hashes:
         return {"outputs": self.outputs.hexdigest(), "state": self.state.hexdigest()}
 
 
-def child(workload: Path, rules: str, commands: IO[str], answers: IO[str]) -> None:
+def child(workload: Path, rules: str, round_: int, commands: IO[str], answers: IO[str]) -> None:
     """Serve ``hash`` and ``time`` commands for the tree on ``PYTHONPATH`` (imports here)."""
     from aiokafka import ConsumerRecord
 
@@ -300,9 +313,9 @@ def child(workload: Path, rules: str, commands: IO[str], answers: IO[str]) -> No
         tasks = {p: Task(p, quotes, claims, 400) for p in range(PARTITIONS)}
         spent_process = spent_commit = spent_entries = 0.0
         perf = time.process_time  # CPU time: other processes on the machine do not count
-        for start in range(0, len(records), ROUND):
+        for start in range(0, len(records), round_):
             by_task: dict[int, list[Any]] = {}
-            for rec in records[start : start + ROUND]:
+            for rec in records[start : start + round_]:
                 by_task.setdefault(rec.partition, []).append(rec)
             t0 = perf()
             for p, batch in by_task.items():

@@ -117,6 +117,9 @@ class CloseHistory:
         self.sums = {n: 0 for n in self.sma_windows}
         self.highs = {n: MonotonicWindow(n, True) for n in self.extreme_windows}
         self.lows = {n: MonotonicWindow(n, False) for n in self.extreme_windows}
+        # a value beyond 64 bits was pushed (a price above ~92 billion): serialization then
+        # checks every value; otherwise the ring and extremes go to orjson as they are
+        self.wide = False
 
     # -- lifecycle -------------------------------------------------------------------
     def view(self, close: int) -> Snapshot:
@@ -169,6 +172,8 @@ class CloseHistory:
 
     def push(self, close: int) -> None:
         ring = self.ring
+        if not -_I64 <= close <= _I64:
+            self.wide = True
         self.streak = self._next_streak(ring[-1] if ring else None, close)
         sums, size = self.sums, len(ring)
         for n in self.sma_windows:
@@ -202,6 +207,18 @@ class CloseHistory:
 
     # -- serialization ---------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
+        if not self.wide:
+            # the same JSON as below without a call per value (a live feed encodes a
+            # symbol's whole ring at nearly every commit): (index, value) tuples encode as
+            # [index, value] arrays
+            return {
+                "ring": list(self.ring),
+                "count": self.count,
+                "streak": self.streak,
+                "sums": {str(n): _int_out(s) for n, s in self.sums.items()},
+                "highs": {str(n): list(w.items) for n, w in self.highs.items()},
+                "lows": {str(n): list(w.items) for n, w in self.lows.items()},
+            }
         return {
             "ring": [_int_out(v) for v in self.ring],
             "count": self.count,
@@ -225,6 +242,7 @@ class CloseHistory:
             data["highs"]
         ) == {str(n) for n in hist.extreme_windows}
         if same_windows:
+            hist.wide = not all(-_I64 <= v <= _I64 for v in ring)
             hist.ring = deque(ring)
             hist.count = count
             hist.streak = int(data["streak"])
@@ -233,6 +251,10 @@ class CloseHistory:
                 hist.highs[int(key)] = MonotonicWindow(int(key), True, _pairs(items))
             for key, items in data["lows"].items():
                 hist.lows[int(key)] = MonotonicWindow(int(key), False, _pairs(items))
+            hist.wide |= not all(
+                -_I64 <= v <= _I64 for w in (*hist.highs.values(), *hist.lows.values())
+                for _, v in w.items
+            )  # fmt: skip
             return hist
         # Windows changed: replay the ring we kept. Windows longer than it warm up again.
         for close in ring:

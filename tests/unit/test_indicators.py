@@ -147,3 +147,44 @@ def test_both_extremes_in_one_scan_are_the_two_lookups(
             assert window.extremes_last(count, k) == want, (count, k)
         if value is not None:
             window.push(count, value)
+
+
+def _naive_wire(hist: CloseHistory) -> dict[str, object]:
+    """The history's JSON object built value by value (integers beyond 64 bits as text)."""
+
+    def out(v: int) -> object:
+        return v if -(2**63) < v < 2**63 else str(v)
+
+    return {
+        "ring": [out(v) for v in hist.ring],
+        "count": hist.count,
+        "streak": hist.streak,
+        "sums": {str(n): out(s) for n, s in hist.sums.items()},
+        "highs": {str(n): [[i, out(v)] for i, v in w.items] for n, w in hist.highs.items()},
+        "lows": {str(n): [[i, out(v)] for i, v in w.items] for n, w in hist.lows.items()},
+    }
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.floats(0.0001, 1e6), st.sampled_from([9.3e10, 1e11, 2e12])),
+        min_size=0,
+        max_size=40,
+    ),
+    st.integers(0, 40),
+)
+def test_serialization_is_the_value_by_value_json(prices: list[float], restore_at: int) -> None:
+    """The ring and extremes go to orjson whole unless a value beyond 64 bits was pushed (a
+    price above ~92 billion): the bytes equal a value-by-value encoding either way, before
+    and after a restore."""
+    import orjson
+
+    hist = CloseHistory((3, 20), (5, 20))
+    for i, p in enumerate(prices):
+        if i == restore_at:
+            hist = CloseHistory.from_dict(
+                orjson.loads(orjson.dumps(hist.to_dict())), (3, 20), (5, 20)
+            )
+        hist.push(to_fixed(p))
+        assert orjson.dumps(hist.to_dict()) == orjson.dumps(_naive_wire(hist))
