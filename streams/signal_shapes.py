@@ -64,9 +64,9 @@ def compact(signal: Signal) -> dict[str, Any]:
     if not (bar.open == bar.high == bar.low == price):
         wire["bar"] = {"open": bar.open, "high": bar.high, "low": bar.low}
     wire["days"] = signal.days
-    wire["sma"] = {k: v for k, v in signal.sma.items() if v is not None}
-    wire["high"] = {k: v for k, v in signal.high.items() if v is not None}
-    wire["low"] = {k: v for k, v in signal.low.items() if v is not None}
+    wire["sma"] = _known(signal.sma)
+    wire["high"] = _known(signal.high)
+    wire["low"] = _known(signal.low)
     wire["streak"] = signal.streak
     prev = signal.prev_close
     wire["prev_close"] = prev
@@ -164,6 +164,13 @@ def _drawdown(price: float, rolling_high: float | None) -> float | None:
         return None
     high = _units(rolling_high)
     return round((high - _units(price)) / high * 100, 6)
+
+
+def _known(windowed: dict[str, float | None]) -> dict[str, float | None]:
+    """The map without its null entries (the map itself when it has none: after warm-up)."""
+    if None in windowed.values():
+        return {k: v for k, v in windowed.items() if v is not None}
+    return windowed
 
 
 def _windowed(found: dict[str, float], windows: tuple[str, ...]) -> dict[str, float | None]:
