@@ -316,3 +316,21 @@ def test_offline_follows_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     small = [x["value"] for x in offline_quote_lines(path, "HSTECH", None) if x["topic"] == SIGNALS]
     assert [orjson.dumps(expand(c)) for c in small] == [orjson.dumps(f) for f in full]
     assert "distance_pct" not in small[-1]
+
+
+def test_the_readme_snippet_reads_both_shapes() -> None:
+    """The README's consumer snippet, run as it is printed, on records of either shape."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    section = text.split("#### The compact signal", 1)[1]
+    snippet = section.split("```python\n", 1)[1].split("```", 1)[0]
+    scope: dict[str, Any] = {}
+    exec(snippet, scope)  # the README's own code
+    inputs = bars(QUOTES / "9988.HK.csv")[-300:]
+    headers = CloudEvents("windvane").headers
+    for shape in ("full", "compact"):
+        for out in run(inputs, shape).topic(SIGNALS):
+            record = ConsumerRecord(SIGNALS, 0, 0, 0, 0, out.key, out.value, None, 0, 0,
+                                    headers(SIGNALS, out.event))  # fmt: skip
+            whole = scope["full_signal"](record)
+            assert validator("signal").is_valid(whole)
+            assert "distance_pct" in whole and "rolling_high" in whole
