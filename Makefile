@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
-.PHONY: help setup venv system-deps npm-deps docs kafka-jars consumers demo test test-faults test-unit lint typecheck check eval bench bench-articles bench-quotes bench-scaling bench-domain bench-transactions kafka-up kafka-down clean
+.PHONY: help setup venv system-deps npm-deps docs kafka-jars consumers demo test test-faults test-unit lint typecheck check eval bench bench-articles bench-quotes bench-scaling bench-domain bench-transactions bench-signal-bytes kafka-up kafka-down clean
 
 help: ## Show the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -97,7 +97,7 @@ test-unit: venv npm-deps ## Only the pure and agent tests (no broker)
 eval: venv ## Score article extraction, English and Chinese, against the hand labels and held-out sets (samples/articles)
 	$(BIN)/windvane eval
 
-bench: bench-articles bench-quotes bench-scaling bench-domain bench-transactions ## All benchmarks (figures and ratios in bench/out/)
+bench: bench-articles bench-quotes bench-scaling bench-domain bench-transactions bench-signal-bytes ## All benchmarks (figures and ratios in bench/out/)
 
 bench-articles: venv ## Article extraction: windvane vs quantulum3 and vs a baseline commit, English and Chinese, speed ratios and F1
 	$(BIN)/python bench/articles.py
@@ -110,6 +110,9 @@ bench-transactions: setup ## Kafka transactions: a commit round as one transacti
 
 bench-domain: venv ## Quote path CPU per record in-process (Task.process, no Kafka) vs a baseline commit; sha256 of the outputs must match (DOMAIN_ARGS="--baseline REV")
 	$(BIN)/python bench/domain.py $(DOMAIN_ARGS)
+
+bench-signal-bytes: venv ## quotes.signals record bytes (value, CloudEvents headers), WINDVANE_SIGNAL_SHAPE full vs compact, real histories; every compact value expanded and checked
+	$(BIN)/python bench/signal_bytes.py $(SIGNAL_BYTES_ARGS)
 
 bench-quotes: setup ## Quote path: windvane vs raw pipe, Quix Streams, Kafka Streams (BENCH_ARGS="--records 100000")
 	$(BIN)/python bench/quotes.py $(BENCH_ARGS)

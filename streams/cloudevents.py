@@ -13,14 +13,15 @@ The record value stays the event data, byte for byte; the attributes go in Kafka
                     name); ``<alert id>/<sink>`` for an undeliverable alert
 ``ce_source``       ``windvane/<app id>/<topic>`` (a relative URI-reference; the logical topic
                     name, without ``WINDVANE_TOPIC_PREFIX``)
-``ce_type``         ``dev.windvane.signal.v1``, ``dev.windvane.alert.<rule kind>.v1``,
+``ce_type``         ``dev.windvane.signal.v1`` (``dev.windvane.signal.compact.v1`` under
+                    ``WINDVANE_SIGNAL_SHAPE=compact``), ``dev.windvane.alert.<rule kind>.v1``,
                     ``dev.windvane.article.enriched.v1``, ``dev.windvane.article.claim.v1``,
                     ``dev.windvane.deadletter.v1``, ``dev.windvane.undeliverable.v1``
 ``ce_time``         the value's own time (RFC 3339): ``event_time`` (signals, alerts),
                     ``enriched_at``, ``checked_at``, ``failed_at``
 ``ce_subject``      the symbol (signals, alerts), the article id (enriched, claims), the alert
                     id (undeliverable), the rejected record's key (dead letters; none without)
-``ce_dataschema``   the ``$id`` of the value's schema, version included (:data:`DATASCHEMA`)
+``ce_dataschema``   the ``$id`` of the value's schema, version included (:func:`dataschema`)
 ``content-type``    ``application/json``
 ==================  ===========================================================================
 
@@ -64,6 +65,13 @@ DATASCHEMA: dict[str, str] = {
 test checks they agree). Only these topics get CloudEvents headers."""
 
 SIGNAL_TYPE = "dev.windvane.signal.v1"
+SIGNAL_COMPACT_TYPE = "dev.windvane.signal.compact.v1"
+SIGNAL_TYPES = {"full": SIGNAL_TYPE, "compact": SIGNAL_COMPACT_TYPE}
+"""The ``ce_type`` of each signal shape (``WINDVANE_SIGNAL_SHAPE``, :mod:`streams.signal_shapes`)."""
+
+TYPE_DATASCHEMA: dict[str, str] = {SIGNAL_COMPACT_TYPE: SCHEMA_BASE + "signal-compact/v1"}
+"""The event types whose value has another schema than their topic's usual one
+(:data:`DATASCHEMA`): a topic that carries two shapes, told apart by ``ce_type``."""
 ENRICHED_TYPE = "dev.windvane.article.enriched.v1"
 CLAIM_TYPE = "dev.windvane.article.claim.v1"
 DEADLETTER_TYPE = "dev.windvane.deadletter.v1"
@@ -74,6 +82,11 @@ Event = tuple[str, str, str, str | None]
 ``ce_time``, ``ce_subject`` or None)."""
 
 Header = tuple[str, bytes]
+
+
+def dataschema(topic: str, type_: str) -> str:
+    """``ce_dataschema`` of an event of ``type_`` on ``topic`` (logical name)."""
+    return TYPE_DATASCHEMA.get(type_) or DATASCHEMA[topic]
 
 
 def alert_type(rule: str) -> str:
@@ -92,17 +105,19 @@ _NOT_NAME = re.compile(r"[^a-z0-9_]")
 # -- events of the typed outputs and of the other records ---------------------------------
 
 
-def signal_event(signal: Signal, value: bytes) -> Event:
+def signal_event(signal: Signal, value: bytes, type_: str = SIGNAL_TYPE) -> Event:
     """A snapshot has no id field: a day's final snapshot (one per symbol and day: a day once
     final takes no more input) is ``<symbol>/<day>/final``; a provisional one (each tick that
     changes the day's bar) is ``<symbol>/<day>/`` + the first 32 hex digits of the SHA-256 of
-    its value (no wall-clock field in it, so a replay gives the same; two identical snapshots
-    are the same event). Daily bars give final snapshots only: no hash on that path."""
+    its value as written (no wall-clock field in it, so a replay gives the same; two identical
+    snapshots are the same event; the compact shape's value hashes to another id than the
+    full one). Daily bars give final snapshots only: no hash on that path. ``type_`` is the
+    shape's (:data:`SIGNAL_TYPES`)."""
     if signal.final:
         ident = f"{signal.symbol}/{signal.trading_day}/final"
     else:
         ident = f"{signal.symbol}/{signal.trading_day}/{hashlib.sha256(value).hexdigest()[:32]}"
-    return (SIGNAL_TYPE, ident, signal.event_time, signal.symbol)
+    return (type_, ident, signal.event_time, signal.symbol)
 
 
 def alert_event(alert: Alert) -> Event:
@@ -157,7 +172,7 @@ class CloudEvents:
                 ("ce_specversion", SPECVERSION.encode()),
                 ("ce_source", self.source(topic).encode()),
                 ("ce_type", type_.encode()),
-                ("ce_dataschema", DATASCHEMA[topic].encode()),
+                ("ce_dataschema", dataschema(topic, type_).encode()),
                 ("content-type", CONTENT_TYPE.encode()),
             )
         return found

@@ -10,7 +10,9 @@ import os
 import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
+
+from streams.signal_shapes import SHAPES, SignalShape
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # The source checkout this package runs from (an editable install, or PYTHONPATH), or None when
@@ -178,6 +180,7 @@ WORKER_ENV = (
     EnvVar("WINDVANE_SESSION_TIMEOUT", "30", "consumer group session timeout, seconds"),
     EnvVar("WINDVANE_COMMIT_INTERVAL_MS", "25", "quote path: ms between commit rounds"),
     EnvVar("WINDVANE_DAY_RETENTION_DAYS", "400", "quote path: days of day records kept (0: all)"),
+    EnvVar("WINDVANE_SIGNAL_SHAPE", "full", "quotes.signals values: full | compact"),
     EnvVar("LOG_LEVEL", "info", "log level (debug also shows tracebacks of errors)"),
     EnvVar("LOG_FORMAT", "text", "text | json"),
     EnvVar("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT", "PLAINTEXT | SSL | SASL_PLAINTEXT | SASL_SSL"),
@@ -260,6 +263,7 @@ class Settings:
     session_timeout: float = 30.0
     commit_interval_ms: int = 25
     day_retention_days: int = 400
+    signal_shape: SignalShape = "full"
     security: KafkaSecurity = field(default_factory=lambda: KafkaSecurity())
 
     @classmethod
@@ -286,6 +290,7 @@ class Settings:
             session_timeout=_number("WINDVANE_SESSION_TIMEOUT", "30", float, 1),
             commit_interval_ms=_number("WINDVANE_COMMIT_INTERVAL_MS", "25", int, 0),
             day_retention_days=_number("WINDVANE_DAY_RETENTION_DAYS", "400", int, 0),
+            signal_shape=cast(SignalShape, _choice("WINDVANE_SIGNAL_SHAPE", "full", SHAPES)),
             security=KafkaSecurity.from_env(),
         )
 

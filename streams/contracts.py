@@ -25,6 +25,7 @@ SCHEMA_DIR: Traversable = resources.files("streams").joinpath("schemas")
 SCHEMA_NAMES = (
     "quote",
     "signal",
+    "signal-compact",
     "alert",
     "deadletter",
     "article",

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, cast
 
 from streams import codec
-from streams.cloudevents import Event, alert_event, deadletter_event, signal_event
+from streams.cloudevents import SIGNAL_TYPES, Event, alert_event, deadletter_event, signal_event
 from streams.config import (
     ALERTS,
     ARTICLES_BYHASH,
@@ -28,6 +28,7 @@ from streams.domain.outputs import Alert, DayRecord, Signal
 from streams.domain.quotes import QuoteEngine, Rejected, SymbolState
 from streams.domain.reasons import ARTICLE_REASONS, INTERNAL_ERROR, QUOTE_REASONS, REASONS
 from streams.domain.timeutil import iso_utc
+from streams.signal_shapes import SignalShape, compact, fits_compact
 
 log = logging.getLogger(__name__)
 
@@ -169,9 +170,24 @@ class QuotePipeline:
     """The topics :meth:`process` writes to (logical names): what ``windvane topology``
     shows (tests/unit/test_topology.py checks that the records go there and nowhere else)."""
 
-    def __init__(self, engine: QuoteEngine, clock: Callable[[], int]) -> None:
+    def __init__(
+        self, engine: QuoteEngine, clock: Callable[[], int], signal_shape: SignalShape = "full"
+    ) -> None:
+        """``signal_shape`` (``WINDVANE_SIGNAL_SHAPE``): ``full`` signals (``signal/v1``) or
+        ``compact`` ones (``signal-compact/v1``, :mod:`streams.signal_shapes`), each with
+        its own ``ce_type``."""
+        if signal_shape not in SIGNAL_TYPES:
+            raise ValueError(f"signal shape {signal_shape!r}: expected full or compact")
+        windows = (engine.signal_windows, engine.signal_extremes, engine.drawdown_window)
+        if signal_shape == "compact" and not fits_compact(*windows):
+            raise ValueError(f"the compact signal shape has fixed windows, not {windows}")
         self.engine = engine
         self.clock = clock
+        self.signal_shape = signal_shape
+        self._signal_wire: Callable[[Signal], dict[str, Any]] = (
+            compact if signal_shape == "compact" else Signal.to_wire
+        )
+        self._signal_type = SIGNAL_TYPES[signal_shape]
 
     def process(
         self,
@@ -209,17 +225,16 @@ class QuotePipeline:
         store[symbol_key] = state
         records: list[OutRecord] = []
         alerts: list[dict[str, Any]] = []
-        dumps = codec.dumps
+        dumps, signal_wire, signal_type = codec.dumps, self._signal_wire, self._signal_type
         for em in outcome.emitted:  # every output is keyed by the quote's symbol
-            wire = em.to_wire()
             if type(em) is Signal:
-                value = dumps(wire)
-                records.append(
-                    OutRecord(QUOTES_SIGNALS, symbol_key, value, signal_event(em, value))
-                )
+                value = dumps(signal_wire(em))
+                event = signal_event(em, value, signal_type)
+                records.append(OutRecord(QUOTES_SIGNALS, symbol_key, value, event))
                 if days is not None and em.final:
                     days[day_key(quote.symbol, em.trading_day)] = day_record(em.day_record())
             else:
+                wire = em.to_wire()
                 records.append(
                     OutRecord(ALERTS, symbol_key, dumps(wire), alert_event(cast(Alert, em)))
                 )

@@ -75,7 +75,8 @@ class QuoteTasks(ConsumerRebalanceListener):
     ) -> None:
         self.settings = settings
         self.engine = engine
-        self.quotes = QuotePipeline(engine, clock)  # stateless: shared by every task
+        # stateless: shared by every task
+        self.quotes = QuotePipeline(engine, clock, settings.signal_shape)
         self.claims = claims
         self.max_records = max_records
         self.commit_interval = settings.commit_interval_ms / 1000

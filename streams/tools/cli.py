@@ -501,7 +501,7 @@ def offline_quote_lines(
     settings = Settings.from_env()
     rules = rules_path or settings.rules_path
     engine = QuoteEngine(RuleBook.load(rules), Registry.load(settings.instruments_path))
-    pipeline = QuotePipeline(engine, clock=utc_now_ms)
+    pipeline = QuotePipeline(engine, utc_now_ms, settings.signal_shape)
     store: dict[bytes, SymbolState] = {}
     for index, (key, value) in enumerate(quote_records(path, symbol)):
         source = SourceRecord(settings.topic(QUOTES_RAW), None, index)

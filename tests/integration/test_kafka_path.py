@@ -8,13 +8,16 @@ import subprocess
 import orjson
 import pytest
 
+from streams.signal_shapes import expand
 from streams.tools.cli import offline_quote_lines
+from streams.tools.sources import quote_records
 from tests.kafka_harness import (
     Namespace,
     Worker,
     consume_until,
     partitions_of,
     produce,
+    read_all,
     strip_volatile,
 )
 from tests.peers import require
@@ -94,3 +97,43 @@ async def test_state_survives_a_restart_through_the_changelog(ns: Namespace, tmp
     assert len(signals) == len(records)
     assert [s["days"] for _, s in signals] == list(range(1, len(records) + 1))
     assert [strip_volatile(a) for _, a in alerts] == [strip_volatile(a) for a in expected]
+
+
+async def test_compact_signals_expand_to_the_full_ones(ns: Namespace, tmp_path) -> None:
+    """A worker with ``WINDVANE_SIGNAL_SHAPE=compact`` (the default guarantee): each signal
+    on the topic has the compact type and schema in its headers, and expands to the bytes
+    ``windvane offline`` writes in the full shape for the same quote; alerts are the same."""
+    files = {"HSTECH": "HSTECH.csv", "9988.HK": "9988.HK.csv"}  # closes; real OHLC bars
+    inputs = [
+        r for sym, name in files.items() for r in quote_records(shared_path("quotes", name), sym)
+    ]
+    expected: dict[str, list[bytes]] = {}
+    alerts_expected = []
+    for sym, name in files.items():
+        for line in offline_quote_lines(shared_path("quotes", name), sym, None):
+            if line["topic"] == "quotes.signals":
+                expected.setdefault(sym, []).append(orjson.dumps(line["value"]))
+            elif line["topic"] == "alerts":
+                alerts_expected.append(strip_volatile(line["value"]))
+    count = sum(len(v) for v in expected.values())
+    worker = Worker(ns, tmp_path / "w1", WINDVANE_SIGNAL_SHAPE="compact").start()
+    try:
+        await produce(ns.bootstrap, ns.topic("quotes.raw"), inputs)
+        await consume_until(ns.bootstrap, ns.topic("quotes.signals"), count)
+        records = await read_all(ns.bootstrap, ns.topic("quotes.signals"))
+        alerts = await consume_until(ns.bootstrap, ns.topic("alerts"), len(alerts_expected))
+    finally:
+        worker.stop()
+    got: dict[str, list[bytes]] = {}
+    for record in records:
+        headers = dict(record.headers)
+        assert headers["ce_type"] == b"dev.windvane.signal.compact.v1"
+        assert headers["ce_dataschema"] == b"https://windvane.dev/schemas/signal-compact/v1"
+        value = orjson.loads(record.value)
+        assert "distance_pct" not in value
+        got.setdefault(record.key.decode(), []).append(orjson.dumps(expand(value)))
+    assert got == expected
+    key = lambda a: (a["symbol"], a["trading_day"], a["rule_name"], a["direction"])  # noqa: E731
+    assert sorted((strip_volatile(a) for _, a in alerts), key=key) == sorted(
+        alerts_expected, key=key
+    )

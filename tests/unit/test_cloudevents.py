@@ -12,7 +12,13 @@ from aiokafka import ConsumerRecord
 from cloudevents.core.bindings.kafka import KafkaMessage, from_binary_event
 
 from streams.article_pipeline import ArticlePipeline
-from streams.cloudevents import DATASCHEMA, CloudEvents, alert_type
+from streams.cloudevents import (
+    DATASCHEMA,
+    SIGNAL_COMPACT_TYPE,
+    TYPE_DATASCHEMA,
+    CloudEvents,
+    alert_type,
+)
 from streams.domain.articles.article import ArticleEnricher
 from streams.domain.instruments import Registry
 from streams.domain.quotes import QuoteEngine
@@ -38,21 +44,26 @@ def test_dataschema_is_each_schema_files_id() -> None:
         "articles.enriched": "enriched", "articles.claims": "claim",
         "alerts.undeliverable": "undeliverable"}.items()}  # fmt: skip
     assert files == DATASCHEMA
+    compact = load(SCHEMAS / "signal-compact.json")["$id"]
+    assert {SIGNAL_COMPACT_TYPE: compact} == TYPE_DATASCHEMA
 
 
 def test_the_topics_with_headers_are_the_ones_asyncapi_says() -> None:
     """asyncapi.yaml gives CloudEvents headers to exactly the topics that get them, and its
-    payload there is the schema whose $id goes in ce_dataschema."""
+    payloads there are the schemas whose $id goes in ce_dataschema (quotes.signals has two:
+    the full and the compact signal)."""
     doc = load_asyncapi()
     messages = doc["components"]["messages"]
-    with_headers = {}
+    with_headers: dict[str, set[str]] = {}
     for channel in doc["channels"].values():
         for ref in channel["messages"].values():
             message = messages[ref["$ref"].rsplit("/", 1)[1]]
             if message.get("headers", {}).get("$ref") == HEADERS_REF:
                 schema = load(REPO / message["payload"]["$ref"])
-                with_headers[channel["address"]] = schema["$id"]
-    assert with_headers == DATASCHEMA
+                with_headers.setdefault(channel["address"], set()).add(schema["$id"])
+    expected = {topic: {schema_id} for topic, schema_id in DATASCHEMA.items()}
+    expected["quotes.signals"] |= set(TYPE_DATASCHEMA.values())
+    assert with_headers == expected
 
 
 def parse(topic: str, record: OutRecord, events: CloudEvents) -> object:
