@@ -24,7 +24,7 @@ def from_fixed(units: int | float) -> float:
     return units / SCALE
 
 
-def _int_out(value: int) -> int | str:
+def int_out(value: int) -> int | str:
     """orjson carries 64-bit integers; a larger sum travels as a decimal string."""
     return value if -_I64 <= value <= _I64 else str(value)
 
@@ -215,19 +215,17 @@ class CloseHistory:
                 "ring": list(self.ring),
                 "count": self.count,
                 "streak": self.streak,
-                "sums": {str(n): _int_out(s) for n, s in self.sums.items()},
+                "sums": {str(n): int_out(s) for n, s in self.sums.items()},
                 "highs": {str(n): list(w.items) for n, w in self.highs.items()},
                 "lows": {str(n): list(w.items) for n, w in self.lows.items()},
             }
         return {
-            "ring": [_int_out(v) for v in self.ring],
+            "ring": [int_out(v) for v in self.ring],
             "count": self.count,
             "streak": self.streak,
-            "sums": {str(n): _int_out(s) for n, s in self.sums.items()},
-            "highs": {
-                str(n): [[i, _int_out(v)] for i, v in w.items] for n, w in self.highs.items()
-            },
-            "lows": {str(n): [[i, _int_out(v)] for i, v in w.items] for n, w in self.lows.items()},
+            "sums": {str(n): int_out(s) for n, s in self.sums.items()},
+            "highs": {str(n): [[i, int_out(v)] for i, v in w.items] for n, w in self.highs.items()},
+            "lows": {str(n): [[i, int_out(v)] for i, v in w.items] for n, w in self.lows.items()},
         }
 
     @classmethod

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from streams import codec
 from streams.domain.calendars import SessionCalendar, session_calendar
-from streams.domain.indicators import SCALE, CloseHistory, Snapshot, to_fixed
+from streams.domain.indicators import SCALE, CloseHistory, Snapshot, int_out, to_fixed
 from streams.domain.instruments import Instrument, Registry
 from streams.domain.outputs import Alert, BarPrices, Output, Signal
 from streams.domain.rules import Firing, RuleBook, RuleSpec, RuleState
@@ -261,10 +261,10 @@ class DayBar:
     def to_list(self) -> list[Any]:
         return [
             self.day,
-            self.open,
-            self.high,
-            self.low,
-            self.close,
+            int_out(self.open),  # units beyond 64 bits (a price above ~92 billion) as text
+            int_out(self.high),
+            int_out(self.low),
+            int_out(self.close),
             list(self.open_key),
             list(self.close_key),
             self.event_time,
@@ -277,10 +277,10 @@ class DayBar:
     def from_list(cls, v: list[Any]) -> DayBar:
         return cls(
             v[0],
-            v[1],
-            v[2],
-            v[3],
-            v[4],
+            int(v[1]),
+            int(v[2]),
+            int(v[3]),
+            int(v[4]),
             (v[5][0], v[5][1]),
             (v[6][0], v[6][1]),
             v[7],

@@ -168,3 +168,30 @@ def test_a_batch_is_counted_once_with_the_totals_of_one_count_per_record() -> No
     )
     assert lag_after == lag_before  # no bar of 2020-2025 is less than a day old
     assert task.take_commit().batch.offsets == {(TOPIC, 3): 8}
+
+
+@pytest.mark.parametrize("scale", [9.3e10, 1e12, 184467440738.0])
+def test_prices_beyond_64_bit_units_commit_and_restore(scale: float) -> None:
+    """A price above ~92 billion has more fixed-point units than 64 bits hold: the state still
+    encodes (those units as text), restores, and the SMAs are the plain means of the closes
+    (a tick and daily bars; such a price once failed every commit of its task)."""
+    engine = QuoteEngine(RuleBook.load(None), Registry.load(None))
+    closes_ = [scale * f for f in (1.0, 1.1, 0.9, 1.05, 1.2, 0.95, 1.3)]
+    bars = [
+        orjson.dumps({"symbol": "BIG", "date": f"2024-01-{d:02d}", "close": c})
+        for d, c in zip((2, 3, 4, 5, 8, 9, 10), closes_, strict=True)
+    ]
+    tick = orjson.dumps({"symbol": "BIG", "ts": 1704963600000, "price": scale * 1.4})  # 11th
+    task = new_task(engine)
+    task.process([record(i, v, b"BIG") for i, v in enumerate(bars[:4])], TOPIC)
+    first = task.take_commit()
+    again = restored(engine, dict(first.states), dict(first.days))  # type: ignore[arg-type]
+    again.process([record(4 + i, v, b"BIG") for i, v in enumerate([*bars[4:], tick])], TOPIC)
+    second = again.take_commit()
+    assert second.states and all(v is not None for _, v in second.states)
+    signals = [orjson.loads(r.value) for r in second.batch.records if r.topic == "quotes.signals"]
+    last_bar = next(s for s in signals if s["trading_day"] == "2024-01-10")
+    assert last_bar["sma"]["5"] == pytest.approx(sum(closes_[-5:]) / 5, rel=1e-12)
+    live = signals[-1]
+    assert not live["final"] and live["price"] == scale * 1.4
+    assert live["sma"]["5"] == pytest.approx((sum(closes_[-4:]) + scale * 1.4) / 5, rel=1e-12)
