@@ -1,6 +1,8 @@
 """Profile a running worker with py-spy: preload N bars (bench/quotes.py's workload) into a
 broker of its own, start ``windvane worker`` under ``py-spy record`` and print the functions
 with the most samples (self and total). A tool for finding where time goes, not a benchmark.
+With ``--rate``, the worker first catches up on the N bars unprofiled, then py-spy records it
+while bars of the following days arrive at that rate (bench/quotes.py's latency phase).
 
     .venv/bin/python bench/profile_worker.py [--records 200000] [--seconds 40] [--guarantee exactly_once]
 """
@@ -20,7 +22,14 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from quotes import VENV_BIN, create_topics, encode, produce, workload  # noqa: E402
+from quotes import (  # noqa: E402
+    VENV_BIN,
+    create_topics,
+    encode,
+    produce,
+    wait_for_output,
+    workload,
+)
 
 from streams.tools.kafka_local import LocalBroker, free_port  # noqa: E402
 
@@ -44,12 +53,14 @@ def top(collapsed: Path, n: int) -> str:
     return "\n".join(rows)
 
 
-async def live(bootstrap: str, topic: str, rate: float, seconds: float, symbols: int) -> None:
+async def live(
+    bootstrap: str, topic: str, rate: float, seconds: float, records: int, symbols: int
+) -> None:
     """Bars of new days at ``rate``/s for ``seconds`` (a live feed, as the latency phase)."""
     from aiokafka import AIOKafkaProducer
     from quotes import live_bars
 
-    rows = live_bars(workload(symbols * 2, symbols), int(rate * seconds))
+    rows = live_bars(workload(records, symbols), int(rate * seconds))
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
     await producer.start()
     try:
@@ -98,12 +109,28 @@ async def main() -> None:
         WINDVANE_DATA_DIR=str(REPO / ".windvane" / "profile-work" / prefix),
         PROCESSING_GUARANTEE=args.guarantee,
     )
-    cmd = [str(VENV_BIN / "py-spy"), "record", "--format", "raw", "-o", str(raw), "-r", "200",
-           "-d", str(args.seconds), "--", str(VENV_BIN / "windvane"), "worker", "-l", "warn"]  # fmt: skip
-    spy = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    if args.rate:
-        await live(broker.bootstrap, prefix + "quotes.raw", args.rate, args.seconds, args.symbols)
-    await asyncio.get_running_loop().run_in_executor(None, spy.wait)
+    spy = [str(VENV_BIN / "py-spy"), "record", "--format", "raw", "-o", str(raw), "-r", "200",
+           "-d", str(args.seconds)]  # fmt: skip
+    worker = [str(VENV_BIN / "windvane"), "worker", "-l", "warn"]
+    if not args.rate:
+        proc = subprocess.Popen([*spy, "--", *worker], env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)  # fmt: skip
+        await asyncio.get_running_loop().run_in_executor(None, proc.wait)
+    else:
+        log = REPO / ".windvane" / "profile-work" / f"{prefix}log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("wb") as sink:
+            proc = subprocess.Popen(worker, env=env, stdout=sink, stderr=subprocess.STDOUT)
+        await wait_for_output(
+            broker.bootstrap, prefix + "quotes.signals", args.records, [proc], log, 3600
+        )
+        sampler = subprocess.Popen([*spy, "--pid", str(proc.pid)], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)  # fmt: skip
+        feed = prefix + "quotes.raw"
+        await live(broker.bootstrap, feed, args.rate, args.seconds, args.records, args.symbols)
+        await asyncio.get_running_loop().run_in_executor(None, sampler.wait)
+        proc.terminate()
+        proc.wait(30)
     subprocess.run(["pkill", "-f", f"WINDVANE_TOPIC_PREFIX={prefix}"], check=False)
     print(top(raw, args.top))
     broker.down()

@@ -6,7 +6,9 @@ scaling (fixed seed), preloaded into each contender's own ``quotes.raw`` (8 part
 Every contender runs as its own process, one at a time, from the beginning of its input:
 
 1. ``raw_pipe``: an aiokafka consumer re-producing every record unchanged (the ceiling);
-2. ``windvane_alos`` / ``windvane_eos``: ``windvane worker`` at-least-once / exactly-once;
+2. ``windvane_alos`` / ``windvane_eos`` / ``windvane_eos_v2``: ``windvane worker``
+   at-least-once / exactly-once per task / per worker (the default);
+   ``windvane_eos_v2_compact``: the default with ``WINDVANE_SIGNAL_SHAPE=compact``;
 3. ``quix_alos`` / ``quix_eos``: the same topology in Quix Streams (bench/contenders/quix_app.py);
 4. ``kstreams_alos`` / ``kstreams_eos``: the same topology in Kafka Streams (bench/kstreams/).
    (``--before REV`` adds ``windvane_before_alos``/``_eos``/``_eos_v2``: the worker of git
@@ -289,14 +291,16 @@ def contenders(bootstrap: str, run: str, before: Path | None) -> list[Contender]
             computes=False,
         )
     )
-    for name, guarantee, extra, procs in (
-        ("windvane_alos", "at_least_once", [], 1),
-        ("windvane_eos", "exactly_once", [], 1),
-        ("windvane_eos_v2", "exactly_once_v2", [], 1),
-        ("windvane_eos_v2_x2", "exactly_once_v2", [], 2),
-        ("windvane_eos_uvloop", "exactly_once", ["--loop", "uvloop"], 1),
-        ("windvane_eos_x2", "exactly_once", [], 2),
-        ("windvane_alos_x2", "at_least_once", [], 2),
+    compact = {"WINDVANE_SIGNAL_SHAPE": "compact"}
+    for name, guarantee, extra, procs, env in (
+        ("windvane_alos", "at_least_once", [], 1, {}),
+        ("windvane_eos", "exactly_once", [], 1, {}),
+        ("windvane_eos_v2", "exactly_once_v2", [], 1, {}),
+        ("windvane_eos_v2_compact", "exactly_once_v2", [], 1, compact),
+        ("windvane_eos_v2_x2", "exactly_once_v2", [], 2, {}),
+        ("windvane_eos_uvloop", "exactly_once", ["--loop", "uvloop"], 1, {}),
+        ("windvane_eos_x2", "exactly_once", [], 2, {}),
+        ("windvane_alos_x2", "at_least_once", [], 2, {}),
     ):
         p = ns(name)
         out.append(
@@ -304,7 +308,7 @@ def contenders(bootstrap: str, run: str, before: Path | None) -> list[Contender]
                 name,
                 p,
                 [str(VENV_BIN / "windvane"), "worker", "-l", "warn", *extra],
-                _windvane_env(bootstrap, p, guarantee),
+                _windvane_env(bootstrap, p, guarantee) | env,
                 processes=procs,
             )
         )
@@ -449,8 +453,9 @@ async def latency(
             for records in batch.values():
                 for r in records:
                     v = orjson.loads(r.value)
-                    # the raw pipe echoes its input (a bar or a tick): its day is the input's
-                    day = v.get("trading_day")
+                    # the raw pipe echoes its input (a bar or a tick): its day is the input's;
+                    # a compact signal has its day as its event time's date
+                    day = v.get("trading_day") or v.get("event_time", "")[:10]
                     k = (v["symbol"], day) if day else day_of(r.value)
                     seen.setdefault(k, now)
                     appended.setdefault(k, r.timestamp / 1000)
