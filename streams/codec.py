@@ -28,6 +28,11 @@ def dumps(value: Any) -> bytes:
     return bytes(memoryview(out))
 
 
+def raw(text: bytes) -> Any:
+    """``text`` (valid JSON) to be written by :func:`dumps` as it is (orjson's Fragment)."""
+    return orjson.Fragment(text)
+
+
 def dumps_sorted(value: Any) -> bytes:
     """UTF-8 JSON bytes with the keys of every object sorted (for content hashes)."""
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)

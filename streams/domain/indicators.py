@@ -7,7 +7,7 @@ sums never drift and a close exactly on its SMA compares equal, as it does on pa
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,6 +120,9 @@ class CloseHistory:
         # a value beyond 64 bits was pushed (a price above ~92 billion): serialization then
         # checks every value; otherwise the ring and extremes go to orjson as they are
         self.wide = False
+        # the ring as its JSON array text, kept up to date by push once something asked for
+        # it (to_dict with ``raw``): a commit then copies it instead of encoding 250 numbers
+        self.ring_text: bytes | None = None
 
     # -- lifecycle -------------------------------------------------------------------
     def view(self, close: int) -> Snapshot:
@@ -194,8 +197,16 @@ class CloseHistory:
             while items[0][0] <= index - n:
                 items.popleft()
         ring.append(close)
+        text = self.ring_text
         if len(ring) > self.capacity:
             ring.popleft()
+            if text is not None:  # the first close leaves, this one comes
+                first = text.find(b",")
+                rest = b"" if first < 0 else memoryview(text)[first + 1 : -1]
+                text = b"".join((b"[", rest, b",%d]" % close if rest else b"%d]" % close))
+        elif text is not None:
+            text = b"[%d]" % close if len(text) == 2 else b"".join((text[:-1], b",%d]" % close))
+        self.ring_text = None if self.wide else text
         self.count += 1
 
     def _next_streak(self, prev: int | None, close: int) -> int:
@@ -206,13 +217,24 @@ class CloseHistory:
         return self.streak - 1 if self.streak < 0 else -1
 
     # -- serialization ---------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, raw: Callable[[bytes], Any] | None = None) -> dict[str, Any]:
+        """The history as a JSON object. ``raw`` (the encoder's "already JSON" wrapper, e.g.
+        :func:`streams.codec.raw`) lets the ring go as its text, kept up to date by
+        :meth:`push`: the same bytes, without encoding every close at every commit."""
         if not self.wide:
             # the same JSON as below without a call per value (a live feed encodes a
             # symbol's whole ring at nearly every commit): (index, value) tuples encode as
             # [index, value] arrays
+            ring: Any
+            if raw is None:
+                ring = list(self.ring)
+            else:
+                text = self.ring_text
+                if text is None:
+                    text = self.ring_text = ("[" + ",".join(map(str, self.ring)) + "]").encode()
+                ring = raw(text)
             return {
-                "ring": list(self.ring),
+                "ring": ring,
                 "count": self.count,
                 "streak": self.streak,
                 "sums": {str(n): int_out(s) for n, s in self.sums.items()},

@@ -315,7 +315,7 @@ class SymbolState:
         return codec.dumps(
             {
                 "v": 1,
-                "history": self.history.to_dict(),
+                "history": self.history.to_dict(codec.raw),
                 "day": self.day.to_list() if self.day else None,
                 "rules": self.rules,
                 "last_final": self.last_final_day,

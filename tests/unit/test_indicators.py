@@ -176,9 +176,11 @@ def _naive_wire(hist: CloseHistory) -> dict[str, object]:
 )
 def test_serialization_is_the_value_by_value_json(prices: list[float], restore_at: int) -> None:
     """The ring and extremes go to orjson whole unless a value beyond 64 bits was pushed (a
-    price above ~92 billion): the bytes equal a value-by-value encoding either way, before
-    and after a restore."""
+    price above ~92 billion), and the ring as its text once asked for: the bytes equal a
+    value-by-value encoding either way, before and after a restore."""
     import orjson
+
+    from streams import codec
 
     hist = CloseHistory((3, 20), (5, 20))
     for i, p in enumerate(prices):
@@ -187,4 +189,22 @@ def test_serialization_is_the_value_by_value_json(prices: list[float], restore_a
                 orjson.loads(orjson.dumps(hist.to_dict())), (3, 20), (5, 20)
             )
         hist.push(to_fixed(p))
-        assert orjson.dumps(hist.to_dict()) == orjson.dumps(_naive_wire(hist))
+        expected = orjson.dumps(_naive_wire(hist))
+        assert orjson.dumps(hist.to_dict()) == expected
+        # the ring as its text, kept by push (the state's encoding) from the first ask on
+        if i % 3 == 0 or hist.ring_text is not None:
+            assert codec.dumps(hist.to_dict(codec.raw)) == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.floats(0.0001, 1e6), min_size=0, max_size=70), st.integers(0, 70))
+def test_the_kept_ring_text_follows_the_ring(prices: list[float], first_ask: int) -> None:
+    """The ring's text, once asked for, is kept by each push (closes leaving the ring
+    included) and is always the JSON of the ring."""
+    from streams import codec
+
+    hist = CloseHistory((3, 20), (5, 20))  # a ring of 20
+    for i, p in enumerate(prices):
+        hist.push(to_fixed(p))
+        if i >= first_ask:
+            assert codec.dumps(hist.to_dict(codec.raw)) == codec.dumps(_naive_wire(hist))
