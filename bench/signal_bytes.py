@@ -25,7 +25,7 @@ import platform
 import statistics
 import sys
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,7 @@ from streams.domain.rules import RuleBook  # noqa: E402
 from streams.pipeline import OutRecord, QuotePipeline  # noqa: E402
 from streams.runtime.task import Task  # noqa: E402
 from streams.signal_shapes import SignalShape, expand  # noqa: E402
-from streams.tools.sources import quote_records  # noqa: E402
+from streams.tools.sources import bar_as_ticks, quote_records  # noqa: E402
 from tests.reference import QUOTES  # noqa: E402
 
 TOPIC = "quotes.raw"
@@ -62,23 +62,8 @@ def real_bars() -> Inputs:
 
 
 def real_ticks() -> Inputs:
-    """Each day's bar as ticks in Hong Kong hours (tests/unit/test_signal_shapes.py's)."""
-    out = []
-    for key, raw in real_bars():
-        bar = orjson.loads(raw)
-        close, opening = bar["close"], bar.get("open")
-        if opening is None:
-            prices = [close]
-        else:
-            extremes = [bar["low"], bar["high"]] if close >= opening else [bar["high"], bar["low"]]
-            prices = [opening, *extremes, close]
-        day = date.fromisoformat(bar["date"])
-        times = ["09:30", "11:00", "14:00", "15:59"][-len(prices) :]
-        for seq, (hhmm, price) in enumerate(zip(times, prices, strict=True)):
-            ts = int(datetime.fromisoformat(f"{day}T{hhmm}:00+08:00").timestamp() * 1000)
-            tick = {"symbol": bar["symbol"], "ts": ts, "price": price, "seq": seq}
-            out.append((key, orjson.dumps(tick)))
-    return out
+    """Each day's bar as ticks in Hong Kong hours (``streams.tools.sources.bar_as_ticks``)."""
+    return [(key, tick) for key, raw in real_bars() for tick in bar_as_ticks(raw)]
 
 
 def bench_workload(records: int) -> Inputs:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import math
 from collections.abc import Iterator
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,25 @@ def quote_records(path: Path, symbol: str | None) -> Iterator[tuple[bytes | None
         if symbol and found is not None and found != symbol:
             continue  # --symbol selects; lines without a readable symbol still go through
         yield (found.encode("utf-8") if found is not None else None), raw
+
+
+def bar_as_ticks(raw: bytes) -> list[bytes]:
+    """A daily bar (JSON) as the ticks of its day in Hong Kong hours: open, the extreme met
+    first (the low on an up day), the other, close; a bar of a close only gives one tick."""
+    bar = codec.loads(raw)
+    close, opening = bar["close"], bar.get("open")
+    if opening is None:
+        prices = [close]
+    else:
+        extremes = [bar["low"], bar["high"]] if close >= opening else [bar["high"], bar["low"]]
+        prices = [opening, *extremes, close]
+    day = date.fromisoformat(bar["date"])
+    times = ["09:30", "11:00", "14:00", "15:59"][-len(prices) :]
+    out = []
+    for seq, (hhmm, price) in enumerate(zip(times, prices, strict=True)):
+        ts = int(datetime.fromisoformat(f"{day}T{hhmm}:00+08:00").timestamp() * 1000)
+        out.append(codec.dumps({"symbol": bar["symbol"], "ts": ts, "price": price, "seq": seq}))
+    return out
 
 
 def _symbol_of(raw: bytes) -> str | None:

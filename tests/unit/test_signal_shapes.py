@@ -15,7 +15,6 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +35,7 @@ from streams.domain.rules import RuleBook
 from streams.pipeline import OutRecord, QuotePipeline
 from streams.runtime.task import Task
 from streams.signal_shapes import EXACT_BELOW, SCALE, SignalShape, expand
-from streams.tools.sources import quote_records
+from streams.tools.sources import bar_as_ticks, quote_records
 from tests.reference import QUOTES
 from tests.schemas import REPO, validator
 
@@ -96,25 +95,9 @@ def bars(path: Path) -> list[tuple[bytes, bytes]]:
 
 
 def ticks(path: Path) -> list[tuple[bytes, bytes]]:
-    """The last :data:`TICK_DAYS` days' bars as ticks in Hong Kong hours: open, the extreme
-    met first (low on an up day), the other, close; a file of closes only gives one tick a
-    day."""
-    out = []
-    for key, raw in bars(path)[-TICK_DAYS:]:
-        bar = orjson.loads(raw)
-        close, opening = bar["close"], bar.get("open")
-        if opening is None:
-            prices = [close]
-        else:
-            extremes = [bar["low"], bar["high"]] if close >= opening else [bar["high"], bar["low"]]
-            prices = [opening, *extremes, close]
-        day = date.fromisoformat(bar["date"])
-        times = ["09:30", "11:00", "14:00", "15:59"][-len(prices) :]
-        for seq, (hhmm, price) in enumerate(zip(times, prices, strict=True)):
-            ts = int(datetime.fromisoformat(f"{day}T{hhmm}:00+08:00").timestamp() * 1000)
-            tick = {"symbol": bar["symbol"], "ts": ts, "price": price, "seq": seq}
-            out.append((key, orjson.dumps(tick)))
-    return out
+    """The last :data:`TICK_DAYS` days' bars as ticks in Hong Kong hours
+    (``bar_as_ticks``: open, the extreme met first, the other, close)."""
+    return [(key, t) for key, raw in bars(path)[-TICK_DAYS:] for t in bar_as_ticks(raw)]
 
 
 def expanded(record: OutRecord) -> bytes:
