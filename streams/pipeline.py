@@ -183,7 +183,6 @@ class QuotePipeline:
             raise ValueError(f"the compact signal shape has fixed windows, not {windows}")
         self.engine = engine
         self.clock = clock
-        self.signal_shape = signal_shape
         self._signal_wire: Callable[[Signal], dict[str, Any]] = (
             compact if signal_shape == "compact" else Signal.to_wire
         )

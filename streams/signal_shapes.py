@@ -23,12 +23,14 @@ byte, key order included. Left out:
 decimal (Java: ``new BigDecimal(x).setScale(6, RoundingMode.HALF_EVEN).doubleValue()``).
 
 Pure: no orjson, no Kafka; the worker encodes (:mod:`streams.codec`). A consumer needs only
-this module (the standard library).
+this module and :mod:`streams.domain.indicators` (its ``SCALE``), both standard library only.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final, Literal
+
+from streams.domain.indicators import SCALE  # fixed-point units per currency unit
 
 if TYPE_CHECKING:
     from streams.domain.outputs import Signal
@@ -42,8 +44,6 @@ DRAWDOWN_WINDOW: Final = "250"
 """The windows of a signal's maps (the engine's defaults, which the worker uses), in their
 order on the wire; the compact shape is defined for these only."""
 
-SCALE: Final = 10**8
-"""Fixed-point units per currency unit (``streams.domain.indicators.SCALE``)."""
 
 EXACT_BELOW: Final = 10_000_000.0
 """Prices below this have at most 10^15 < 2^50 units, so ``round(price * 1e8)`` gives back

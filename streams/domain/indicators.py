@@ -221,11 +221,16 @@ class CloseHistory:
         """The history as a JSON object. ``raw`` (the encoder's "already JSON" wrapper, e.g.
         :func:`streams.codec.raw`) lets the ring go as its text, kept up to date by
         :meth:`push`: the same bytes, without encoding every close at every commit."""
-        if not self.wide:
-            # the same JSON as below without a call per value (a live feed encodes a
-            # symbol's whole ring at nearly every commit): (index, value) tuples encode as
-            # [index, value] arrays
-            ring: Any
+        ring: Any
+        highs: dict[str, Any]
+        lows: dict[str, Any]
+        if self.wide:  # a value beyond 64 bits: each one checked (those travel as text)
+            ring = [int_out(v) for v in self.ring]
+            highs = {str(n): [[i, int_out(v)] for i, v in w.items] for n, w in self.highs.items()}
+            lows = {str(n): [[i, int_out(v)] for i, v in w.items] for n, w in self.lows.items()}
+        else:
+            # the same JSON without a call per value (a live feed encodes a symbol's whole
+            # ring at nearly every commit): (index, value) tuples encode as [index, value]
             if raw is None:
                 ring = list(self.ring)
             else:
@@ -233,21 +238,15 @@ class CloseHistory:
                 if text is None:
                     text = self.ring_text = ("[" + ",".join(map(str, self.ring)) + "]").encode()
                 ring = raw(text)
-            return {
-                "ring": ring,
-                "count": self.count,
-                "streak": self.streak,
-                "sums": {str(n): int_out(s) for n, s in self.sums.items()},
-                "highs": {str(n): list(w.items) for n, w in self.highs.items()},
-                "lows": {str(n): list(w.items) for n, w in self.lows.items()},
-            }
+            highs = {str(n): list(w.items) for n, w in self.highs.items()}
+            lows = {str(n): list(w.items) for n, w in self.lows.items()}
         return {
-            "ring": [int_out(v) for v in self.ring],
+            "ring": ring,
             "count": self.count,
             "streak": self.streak,
             "sums": {str(n): int_out(s) for n, s in self.sums.items()},
-            "highs": {str(n): [[i, int_out(v)] for i, v in w.items] for n, w in self.highs.items()},
-            "lows": {str(n): [[i, int_out(v)] for i, v in w.items] for n, w in self.lows.items()},
+            "highs": highs,
+            "lows": lows,
         }
 
     @classmethod
