@@ -85,6 +85,19 @@ class WindvaneApp(faust.App):
         _declared = True
 
 
+class Worker(faust.Worker):
+    """Faust's worker without its terminal progress spinner.
+
+    At ``-l warn`` (and above) Faust installs a spinner handler and lowers the root logger to
+    DEBUG so that every log call turns the spinner: each of aiokafka's per-request debug
+    lines then builds a LogRecord and walks the handlers, about 3% of a live worker's CPU
+    (py-spy, bench/profile_worker.py --rate 5000). The level asked for is the level used.
+    """
+
+    def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+        self.spinner = None
+
+
 def faust_environment() -> dict[str, str]:
     """The environment as Faust's settings see it: without windvane's own variables whose
     names Faust also reads."""
@@ -119,6 +132,7 @@ app = WindvaneApp(
     broker_session_timeout=settings.session_timeout,
     broker_heartbeat_interval=min(3.0, settings.session_timeout / 4),
     broker_commit_interval=1.0,
+    Worker=Worker,
 )
 # Faust's sensor metrics go to their own registry (its page is not used): /metrics below
 # serves ours and Faust's together, lint-clean (see streams.metrics).
