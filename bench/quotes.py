@@ -24,7 +24,10 @@ Per contender:
 * live CPU: the CPU time (user + system, from ``/proc``) the contender's process(es) spent
   during the latency phase, in µs per live record: what a record costs it when records come
   one by one (at 5,000/s, 200 µs would be a whole core), less noisy than the latency when
-  other work shares the machine;
+  other work shares the machine; beside it, the same for this harness (its producer and its
+  reader) and for the broker, which share the machine's cores with the contender. The
+  harness sends the bars due every millisecond as one batch per partition (a ``send()`` per
+  bar had cost it ~150 µs of CPU a bar, most of a core at 5,000/s);
 * peak RSS of the contender's process (VmHWM);
 * agreement: its alerts (symbol, day, direction) against a pandas reference computed here
   (``tests.reference.ma_crossings``, independent of every contender).
@@ -41,6 +44,7 @@ import json
 import os
 import platform
 import random
+import resource
 import signal
 import statistics
 import subprocess
@@ -62,6 +66,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from streams.runtime.sender import Partitioner, send_batches  # noqa: E402
 from streams.tools.kafka_local import LocalBroker, free_port  # noqa: E402
 from tests.reference import QUOTES, closes, ma_crossings  # noqa: E402
 
@@ -70,6 +75,8 @@ PARTITIONS = 8
 VENV_BIN = Path(sys.executable).parent
 KSTREAMS = REPO / "bench" / "kstreams"
 WORK = REPO / ".windvane" / "bench-work"
+SEND_TICK = 0.001
+"""Seconds between the latency phase's sends (the bars due go out together)."""
 
 Bars = list[tuple[str, str, float]]  # (day, symbol, close)
 
@@ -381,6 +388,12 @@ def _windvane_env(bootstrap: str, prefix: str, guarantee: str) -> dict[str, str]
     }
 
 
+def own_cpu_seconds() -> float:
+    """User + system CPU time of this process (every thread)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process and its waited-for children (0 if it is gone)."""
     try:
@@ -460,17 +473,27 @@ async def latency(
                     seen.setdefault(k, now)
                     appended.setdefault(k, r.timestamp / 1000)
 
+    partitioner = Partitioner()
+    await partitioner.learn(producer, [c.input])
     reader = asyncio.create_task(read())
     try:
+        # Every SEND_TICK the bars that are due go out together, one batch per partition
+        # (the partition send() would choose): a send() per bar cost this process ~150 µs of
+        # CPU a bar (a produce request each), most of a core beside the contender at 5,000/s.
+        # Each bar's latency starts when its batch is handed to the producer.
         start = time.perf_counter()
-        for i, (key, value) in enumerate(live):
-            due = start + i / rate
-            delay = due - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            k = day_of(value)
-            sent[k], sent_wall[k] = time.perf_counter(), time.time()
-            await producer.send(c.input, value=value, key=key)
+        i, n = 0, len(live)
+        while i < n:
+            due = min(n, int((time.perf_counter() - start) * rate) + 1)
+            if due > i:
+                now, wall = time.perf_counter(), time.time()
+                for _, value in live[i:due]:
+                    k = day_of(value)
+                    sent[k], sent_wall[k] = now, wall
+                entries = [(c.input, None, key, value, None) for key, value in live[i:due]]
+                await send_batches(producer, partitioner, entries)
+                i = due
+            await asyncio.sleep(max(SEND_TICK, start + i / rate - time.perf_counter()))
         await producer.flush()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(reader, 120)
@@ -504,6 +527,7 @@ async def run_one(
     live: list[tuple[bytes, bytes]],
     rate: float,
     expected: set[tuple[str, str, str]],
+    broker_pid: int | None = None,
 ) -> dict[str, Any]:
     n = len(data)
     outputs = [c.signals] + ([c.alerts] if c.computes else [])
@@ -526,9 +550,16 @@ async def run_one(
             result["alerts_duplicated"] = len(alerts) - len(got)
             result["agrees"] = got == expected and len(alerts) == len(got)
         cpu = sum(cpu_seconds(p.pid) for p in procs)
+        others = own_cpu_seconds(), cpu_seconds(broker_pid) if broker_pid else 0.0
         result["latency"] = await latency(bootstrap, c, live, rate)
         cpu = sum(cpu_seconds(p.pid) for p in procs) - cpu
         result["live_cpu_us_per_record"] = cpu / len(live) * 1e6
+        # the rest of the machine in the same phase: this harness (producer and reader) and
+        # the broker, which share its two cores with the contender
+        result["harness_cpu_us_per_record"] = (own_cpu_seconds() - others[0]) / len(live) * 1e6
+        if broker_pid:
+            broker_cpu = cpu_seconds(broker_pid) - others[1]
+            result["broker_cpu_us_per_record"] = broker_cpu / len(live) * 1e6
         rss = [peak_rss_mib(p.pid) for p in procs]
         result["peak_rss_mib"] = sum(r for r in rss if r) or None
     finally:
@@ -621,7 +652,7 @@ async def main() -> None:
     results: dict[str, dict[str, Any]] = {}
     for c in chosen:
         print(f"{c.name}: running on {len(data)} records ...", flush=True)
-        results[c.name] = await run_one(bootstrap, c, data, live, args.rate, expected)
+        results[c.name] = await run_one(bootstrap, c, data, live, args.rate, expected, broker.pid())
         print(f"{c.name}: {json.dumps(results[c.name])}", flush=True)
     report = summarise(args, rows, expected, results)
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -668,8 +699,8 @@ def table(report: dict[str, Any]) -> str:
         + f" over {report['symbols']:,} symbols, 8 partitions, "
         f"{report['machine']['cpus']} CPUs, {report['when']} (`{report['command']}`)",
         "",
-        "| contender | records/s | x raw pipe | p50 ms | p99 ms | in log p50 / p99 ms | live CPU µs/record | peak RSS MiB (all processes) | alerts agree |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| contender | records/s | x raw pipe | p50 ms | p99 ms | in log p50 / p99 ms | live CPU µs/record | harness / broker CPU µs/record | peak RSS MiB (all processes) | alerts agree |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for name, r in res.items():
         lat = r.get("latency", {})
@@ -692,8 +723,13 @@ def table(report: dict[str, Any]) -> str:
         )
         rss = f"{r['peak_rss_mib']:.0f}" if r.get("peak_rss_mib") else "-"
         live_cpu = f"{r['live_cpu_us_per_record']:.0f}" if "live_cpu_us_per_record" in r else "-"
+        rest = "-"
+        if "harness_cpu_us_per_record" in r:
+            rest = f"{r['harness_cpu_us_per_record']:.0f} / " + (
+                f"{r['broker_cpu_us_per_record']:.0f}" if "broker_cpu_us_per_record" in r else "-"
+            )
         lines.append(
-            f"| {name} | {r['records_per_second']:,.0f} | {ratio} | {p50} | {p99} | {in_log} | {live_cpu} | {rss} | {agree} |"
+            f"| {name} | {r['records_per_second']:,.0f} | {ratio} | {p50} | {p99} | {in_log} | {live_cpu} | {rest} | {rss} | {agree} |"
         )
     return "\n".join(lines)
 
