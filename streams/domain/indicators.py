@@ -29,10 +29,6 @@ def int_out(value: int) -> int | str:
     return value if -_I64 <= value <= _I64 else str(value)
 
 
-def _pairs(items: Iterable[list[Any]]) -> Iterable[tuple[int, int]]:
-    return ((int(i), int(v)) for i, v in items)
-
-
 class MonotonicWindow:
     """Max (or min) of the last ``n`` values of an indexed series, amortized O(1) per push."""
 
@@ -42,6 +38,21 @@ class MonotonicWindow:
         self.n = n
         self.largest = largest
         self.items: deque[tuple[int, int]] = deque(items)  # (index, value), monotonic
+
+    @classmethod
+    def over(cls, n: int, largest: bool, values: list[int], first: int) -> MonotonicWindow:
+        """The window after pushing ``values`` (indexes ``first``, ``first + 1``, ...): in one
+        pass from the newest, each value beyond every later one (a later equal one replaces
+        it, as in :meth:`push`) among the last ``n``."""
+        items: list[tuple[int, int]] = []
+        best: int | None = None
+        for j in range(len(values) - 1, max(0, len(values) - n) - 1, -1):
+            v = values[j]
+            if best is None or (v > best if largest else v < best):
+                items.append((first + j, v))
+                best = v
+        items.reverse()
+        return cls(n, largest, items)
 
     def push(self, index: int, value: int) -> None:
         items = self.items
@@ -218,65 +229,52 @@ class CloseHistory:
 
     # -- serialization ---------------------------------------------------------------
     def to_dict(self, raw: Callable[[bytes], Any] | None = None) -> dict[str, Any]:
-        """The history as a JSON object. ``raw`` (the encoder's "already JSON" wrapper, e.g.
-        :func:`streams.codec.raw`) lets the ring go as its text, kept up to date by
-        :meth:`push`: the same bytes, without encoding every close at every commit."""
+        """The history as a JSON object: the ring, the count and the streak. The running sums
+        and extremes are not written: they are functions of the ring (see :meth:`from_dict`),
+        and a live feed writes a symbol's state at nearly every commit. ``raw`` (the
+        encoder's "already JSON" wrapper, e.g. :func:`streams.codec.raw`) lets the ring go as
+        its text, kept up to date by :meth:`push`: the same bytes, without encoding every
+        close at every commit."""
         ring: Any
-        highs: dict[str, Any]
-        lows: dict[str, Any]
         if self.wide:  # a value beyond 64 bits: each one checked (those travel as text)
             ring = [int_out(v) for v in self.ring]
-            highs = {str(n): [[i, int_out(v)] for i, v in w.items] for n, w in self.highs.items()}
-            lows = {str(n): [[i, int_out(v)] for i, v in w.items] for n, w in self.lows.items()}
+        elif raw is None:
+            ring = list(self.ring)
         else:
-            # the same JSON without a call per value (a live feed encodes a symbol's whole
-            # ring at nearly every commit): (index, value) tuples encode as [index, value]
-            if raw is None:
-                ring = list(self.ring)
-            else:
-                text = self.ring_text
-                if text is None:
-                    text = self.ring_text = ("[" + ",".join(map(str, self.ring)) + "]").encode()
-                ring = raw(text)
-            highs = {str(n): list(w.items) for n, w in self.highs.items()}
-            lows = {str(n): list(w.items) for n, w in self.lows.items()}
-        return {
-            "ring": ring,
-            "count": self.count,
-            "streak": self.streak,
-            "sums": {str(n): int_out(s) for n, s in self.sums.items()},
-            "highs": highs,
-            "lows": lows,
-        }
+            text = self.ring_text
+            if text is None:
+                text = self.ring_text = ("[" + ",".join(map(str, self.ring)) + "]").encode()
+            ring = raw(text)
+        return {"ring": ring, "count": self.count, "streak": self.streak}
 
     @classmethod
     def from_dict(
         cls, data: dict[str, Any], sma_windows: Iterable[int], extreme_windows: Iterable[int]
     ) -> CloseHistory:
-        """Restore; if the configured windows changed, rebuild what the ring allows."""
+        """Restore from :meth:`to_dict` (or from the first format, which also carried the
+        sums and extremes: those are rebuilt from the ring all the same).
+
+        The ring holds the last ``capacity`` closes, so every window that fits in it has its
+        sum and extremes rebuilt exactly as the pushes made them, and the count goes on. If a
+        window is now longer than the closes the ring kept (the windows were changed), the
+        ring is replayed instead: the count starts again from the ring, and that window warms
+        up again."""
         hist = cls(sma_windows, extreme_windows)
         ring = [int(v) for v in data["ring"]]
         count = int(data["count"])
-        same_windows = set(data["sums"]) == {str(n) for n in hist.sma_windows} and set(
-            data["highs"]
-        ) == {str(n) for n in hist.extreme_windows}
-        if same_windows:
-            hist.wide = not all(-_I64 <= v <= _I64 for v in ring)
+        windows = (*hist.sma_windows, *hist.extreme_windows)
+        if count > len(ring) and any(n > len(ring) for n in windows):
+            for close in ring:
+                hist.push(close)
+        else:
+            ring = ring[len(ring) - min(len(ring), hist.capacity) :]
             hist.ring = deque(ring)
             hist.count = count
-            hist.streak = int(data["streak"])
-            hist.sums = {int(n): int(s) for n, s in data["sums"].items()}
-            for key, items in data["highs"].items():
-                hist.highs[int(key)] = MonotonicWindow(int(key), True, _pairs(items))
-            for key, items in data["lows"].items():
-                hist.lows[int(key)] = MonotonicWindow(int(key), False, _pairs(items))
-            hist.wide |= not all(
-                -_I64 <= v <= _I64 for w in (*hist.highs.values(), *hist.lows.values())
-                for _, v in w.items
-            )  # fmt: skip
-            return hist
-        # Windows changed: replay the ring we kept. Windows longer than it warm up again.
-        for close in ring:
-            hist.push(close)
+            hist.wide = not all(-_I64 <= v <= _I64 for v in ring)
+            hist.sums = {n: sum(ring[-n:]) for n in hist.sma_windows}
+            first = count - len(ring)  # the index of ring[0] in the series
+            for n in hist.extreme_windows:
+                hist.highs[n] = MonotonicWindow.over(n, True, ring, first)
+                hist.lows[n] = MonotonicWindow.over(n, False, ring, first)
         hist.streak = int(data["streak"])
         return hist

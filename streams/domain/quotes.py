@@ -314,7 +314,7 @@ class SymbolState:
     def to_bytes(self) -> bytes:
         return codec.dumps(
             {
-                "v": 1,
+                "v": 2,
                 "history": self.history.to_dict(codec.raw),
                 "day": self.day.to_list() if self.day else None,
                 "rules": self.rules,

@@ -155,14 +155,70 @@ def _naive_wire(hist: CloseHistory) -> dict[str, object]:
     def out(v: int) -> object:
         return v if -(2**63) < v < 2**63 else str(v)
 
+    return {"ring": [out(v) for v in hist.ring], "count": hist.count, "streak": hist.streak}
+
+
+def _first_format(hist: CloseHistory) -> dict[str, object]:
+    """The history as the first state format wrote it (the sums and extremes included),
+    value by value: what a changelog written before the second format holds."""
+
+    def out(v: int) -> object:
+        return v if -(2**63) < v < 2**63 else str(v)
+
     return {
-        "ring": [out(v) for v in hist.ring],
-        "count": hist.count,
-        "streak": hist.streak,
+        **_naive_wire(hist),
         "sums": {str(n): out(s) for n, s in hist.sums.items()},
         "highs": {str(n): [[i, out(v)] for i, v in w.items] for n, w in hist.highs.items()},
         "lows": {str(n): [[i, out(v)] for i, v in w.items] for n, w in hist.lows.items()},
     }
+
+
+def _inside(hist: CloseHistory) -> tuple[object, ...]:
+    return (
+        list(hist.ring), hist.count, hist.streak, hist.sums, hist.wide,
+        {n: list(w.items) for n, w in hist.highs.items()},
+        {n: list(w.items) for n, w in hist.lows.items()},
+    )  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.integers(1, 6), min_size=0, max_size=60),  # few values: many ties
+    st.sampled_from([((3,), (1, 4)), ((2, 5), (5,)), ((20,), (2, 3, 20)), ((1,), ())]),
+    st.booleans(),
+)
+def test_restore_rebuilds_sums_and_extremes_exactly(
+    values: list[int], windows: tuple[tuple[int, ...], tuple[int, ...]], first_format: bool
+) -> None:
+    """The sums and monotonic extremes a restore rebuilds from the ring are the ones the
+    pushes made (ties included), whether the changelog holds the second format or the first
+    (whose sums and extremes are then not needed); the future after it is the same."""
+    import orjson
+
+    hist = CloseHistory(*windows)
+    for v in values:
+        hist.push(v)
+    wire = _first_format(hist) if first_format else hist.to_dict()
+    again = CloseHistory.from_dict(orjson.loads(orjson.dumps(wire)), *windows)
+    assert _inside(again) == _inside(hist)
+    for v in (3, 1, 6, 6, 2):
+        assert again.view(v) == hist.view(v)
+        again.push(v)
+        hist.push(v)
+        assert _inside(again) == _inside(hist)
+
+
+def test_fewer_windows_keep_the_count() -> None:
+    """Windows that still fit in the ring kept are rebuilt exactly, and the count goes on."""
+    hist = CloseHistory((2, 5), (5,))
+    for v in range(1, 13):
+        hist.push(to_fixed(float(v)))
+    fewer = CloseHistory.from_dict(hist.to_dict(), (2, 3), (3,))
+    snap = fewer.view(to_fixed(13.0))
+    assert snap.count == 13
+    assert snap.sma(3) == pytest.approx(12.0)
+    assert snap.highs[3] == to_fixed(13.0) and snap.prev_highs[3] == to_fixed(12.0)
+    assert len(fewer.ring) == 3
 
 
 @settings(max_examples=200, deadline=None)
@@ -175,9 +231,9 @@ def _naive_wire(hist: CloseHistory) -> dict[str, object]:
     st.integers(0, 40),
 )
 def test_serialization_is_the_value_by_value_json(prices: list[float], restore_at: int) -> None:
-    """The ring and extremes go to orjson whole unless a value beyond 64 bits was pushed (a
-    price above ~92 billion), and the ring as its text once asked for: the bytes equal a
-    value-by-value encoding either way, before and after a restore."""
+    """The ring goes to orjson whole unless a value beyond 64 bits was pushed (a price above
+    ~92 billion), and as its text once asked for: the bytes equal a value-by-value encoding
+    either way, before and after a restore."""
     import orjson
 
     from streams import codec
