@@ -181,6 +181,11 @@ WORKER_ENV = (
     EnvVar("WINDVANE_COMMIT_INTERVAL_MS", "25", "quote path: ms between commit rounds"),
     EnvVar("WINDVANE_DAY_RETENTION_DAYS", "400", "quote path: days of day records kept (0: all)"),
     EnvVar("WINDVANE_SIGNAL_SHAPE", "full", "quotes.signals values: full | compact"),
+    EnvVar(
+        "WINDVANE_STATE_FORMAT",
+        "2",
+        "quote state records written: 2 | 1 (while workers older than v2 still run)",
+    ),
     EnvVar("LOG_LEVEL", "info", "log level (debug also shows tracebacks of errors)"),
     EnvVar("LOG_FORMAT", "text", "text | json"),
     EnvVar("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT", "PLAINTEXT | SSL | SASL_PLAINTEXT | SASL_SSL"),
@@ -264,6 +269,7 @@ class Settings:
     commit_interval_ms: int = 25
     day_retention_days: int = 400
     signal_shape: SignalShape = "full"
+    state_format: int = 2
     security: KafkaSecurity = field(default_factory=lambda: KafkaSecurity())
 
     @classmethod
@@ -291,6 +297,7 @@ class Settings:
             commit_interval_ms=_number("WINDVANE_COMMIT_INTERVAL_MS", "25", int, 0),
             day_retention_days=_number("WINDVANE_DAY_RETENTION_DAYS", "400", int, 0),
             signal_shape=cast(SignalShape, _choice("WINDVANE_SIGNAL_SHAPE", "full", SHAPES)),
+            state_format=int(_choice("WINDVANE_STATE_FORMAT", "2", ("2", "1"))),
             security=KafkaSecurity.from_env(),
         )
 

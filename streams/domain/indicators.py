@@ -228,10 +228,13 @@ class CloseHistory:
         return self.streak - 1 if self.streak < 0 else -1
 
     # -- serialization ---------------------------------------------------------------
-    def to_dict(self, raw: Callable[[bytes], Any] | None = None) -> dict[str, Any]:
+    def to_dict(
+        self, raw: Callable[[bytes], Any] | None = None, derived: bool = False
+    ) -> dict[str, Any]:
         """The history as a JSON object: the ring, the count and the streak. The running sums
         and extremes are not written: they are functions of the ring (see :meth:`from_dict`),
-        and a live feed writes a symbol's state at nearly every commit. ``raw`` (the
+        and a live feed writes a symbol's state at nearly every commit; ``derived`` adds them
+        (the first format, which workers before the second need to restore). ``raw`` (the
         encoder's "already JSON" wrapper, e.g. :func:`streams.codec.raw`) lets the ring go as
         its text, kept up to date by :meth:`push`: the same bytes, without encoding every
         close at every commit."""
@@ -245,7 +248,16 @@ class CloseHistory:
             if text is None:
                 text = self.ring_text = ("[" + ",".join(map(str, self.ring)) + "]").encode()
             ring = raw(text)
-        return {"ring": ring, "count": self.count, "streak": self.streak}
+        out = {"ring": ring, "count": self.count, "streak": self.streak}
+        if derived:
+            wide = self.wide
+            out["sums"] = {str(n): int_out(s) for n, s in self.sums.items()}
+            for name, windows in (("highs", self.highs), ("lows", self.lows)):
+                out[name] = {
+                    str(n): [[i, int_out(v)] for i, v in w.items] if wide else list(w.items)
+                    for n, w in windows.items()
+                }
+        return out
 
     @classmethod
     def from_dict(

@@ -311,11 +311,13 @@ class SymbolState:
             cached = self.rule_states = (rules, [states.setdefault(r.id, {}) for r in rules])
         return cached[1]
 
-    def to_bytes(self) -> bytes:
+    def to_bytes(self, version: int = 2) -> bytes:
+        """The state record: format ``version`` 2, or 1 (the history's sums and extremes
+        too) for a rolling upgrade from workers that read only 1."""
         return codec.dumps(
             {
-                "v": 2,
-                "history": self.history.to_dict(codec.raw),
+                "v": version,
+                "history": self.history.to_dict(codec.raw, derived=version == 1),
                 "day": self.day.to_list() if self.day else None,
                 "rules": self.rules,
                 "last_final": self.last_final_day,

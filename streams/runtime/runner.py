@@ -151,7 +151,11 @@ class QuoteTasks(ConsumerRebalanceListener):
         return {t: sorted(tp.partition for tp in assigned if tp.topic == t) for t in self.inputs}
 
     def _task(self, partition: int) -> Task:
-        return Task(partition, self.quotes, self.claims, self.settings.day_retention_days)
+        settings = self.settings
+        return Task(
+            partition, self.quotes, self.claims, settings.day_retention_days,
+            settings.state_format,
+        )  # fmt: skip
 
     # -- lifecycle -------------------------------------------------------------------------
 

@@ -79,6 +79,7 @@ class Task:
     quotes: QuotePipeline
     claims: ArticlePipeline
     day_retention: int = 0
+    state_format: int = 2  # of the state records written (WINDVANE_STATE_FORMAT)
     state: ChangelogStore[SymbolState] = field(default_factory=ChangelogStore)
     days: DayStore = field(init=False)  # with the task's retention (__post_init__)
     producer: AIOKafkaProducer | None = None
@@ -154,7 +155,10 @@ class Task:
         """The open batch and the state it changed, as a :class:`Commit`; a new batch opens.
         Values are encoded now: later records cannot leak into this commit."""
         batch, self.open = self.open, Batch()
-        states = [(k, None if v is None else v.to_bytes()) for k, v in self.state.take_changes()]
+        version = self.state_format
+        states = [
+            (k, None if v is None else v.to_bytes(version)) for k, v in self.state.take_changes()
+        ]
         return Commit(
             self,
             batch,

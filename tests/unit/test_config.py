@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from streams.config import KafkaSecurity, Settings
+from streams.config import ConfigError, KafkaSecurity, Settings
 
 pytestmark = pytest.mark.unit
 
@@ -34,3 +34,15 @@ def test_plaintext_adds_nothing_and_unknown_protocols_are_refused(
     monkeypatch.setenv("KAFKA_SECURITY_PROTOCOL", "SASL_TLS")
     with pytest.raises(ValueError, match="SASL_TLS"):
         KafkaSecurity.from_env()
+
+
+def test_state_format_is_2_unless_a_rolling_upgrade_asks_for_1(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("WINDVANE_STATE_FORMAT", raising=False)
+    assert Settings.from_env().state_format == 2
+    monkeypatch.setenv("WINDVANE_STATE_FORMAT", "1")
+    assert Settings.from_env().state_format == 1
+    monkeypatch.setenv("WINDVANE_STATE_FORMAT", "3")
+    with pytest.raises(ConfigError, match="WINDVANE_STATE_FORMAT"):
+        Settings.from_env()

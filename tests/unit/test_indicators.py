@@ -247,6 +247,8 @@ def test_serialization_is_the_value_by_value_json(prices: list[float], restore_a
         hist.push(to_fixed(p))
         expected = orjson.dumps(_naive_wire(hist))
         assert orjson.dumps(hist.to_dict()) == expected
+        # the first format (WINDVANE_STATE_FORMAT=1): what the first format's code wrote
+        assert orjson.dumps(hist.to_dict(derived=True)) == orjson.dumps(_first_format(hist))
         # the ring as its text, kept by push (the state's encoding) from the first ask on
         if i % 3 == 0 or hist.ring_text is not None:
             assert codec.dumps(hist.to_dict(codec.raw)) == expected

@@ -74,3 +74,23 @@ def test_the_partitioner_agrees_with_the_default_partitioner_of_aiokafka() -> No
         reference = DefaultPartitioner()
         for key in keys + keys:  # twice: the cached answer too
             assert ours.partition("t", key) == reference(key, list(range(n)), list(range(n)))
+
+
+@pytest.mark.parametrize("state_format", [1, 2])
+def test_the_runner_gives_its_tasks_the_settings_state_format(state_format: int) -> None:
+    from streams.article_pipeline import ArticlePipeline
+    from streams.config import Settings
+    from streams.domain.articles.article import ArticleEnricher
+    from streams.domain.instruments import Registry
+    from streams.domain.quotes import QuoteEngine
+    from streams.domain.rules import RuleBook
+    from streams.runtime.runner import QuoteTasks
+
+    registry = Registry.load(None)
+    runner = QuoteTasks(
+        Settings(state_format=state_format, day_retention_days=7),
+        QuoteEngine(RuleBook.default(), registry),
+        ArticlePipeline(ArticleEnricher(registry), clock=lambda: 0),
+    )
+    task = runner._task(3)
+    assert (task.partition, task.state_format, task.days.retention_days) == (3, state_format, 7)

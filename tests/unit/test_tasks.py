@@ -195,3 +195,31 @@ def test_prices_beyond_64_bit_units_commit_and_restore(scale: float) -> None:
     live = signals[-1]
     assert not live["final"] and live["price"] == scale * 1.4
     assert live["sma"]["5"] == pytest.approx((sum(closes_[-4:]) + scale * 1.4) / 5, rel=1e-12)
+
+
+@pytest.mark.parametrize("state_format", [1, 2])
+def test_each_state_format_restores_to_the_reference_crossings(state_format: int) -> None:
+    """``WINDVANE_STATE_FORMAT``: records in the format asked for (1 also carries the
+    history's sums and extremes, which workers before 2 read), and a restore between every
+    batch from either one gives the pandas crossings."""
+    engine = QuoteEngine(RuleBook.default())
+    records = hstech()
+    task = new_task(engine)
+    task.state_format = state_format
+    changelog: dict[bytes, bytes] = {}
+    days: dict[bytes, bytes] = {}
+    got: list[tuple[str, str]] = []
+    for start in range(0, len(records), 250):
+        task.process(records[start : start + 250], TOPIC)
+        commit = task.take_commit()
+        for _, raw in commit.states:
+            assert raw is not None
+            data = orjson.loads(raw)
+            assert data["v"] == state_format
+            assert ({"sums", "highs", "lows"} <= set(data["history"])) == (state_format == 1)
+        changelog.update(commit.states)  # type: ignore[arg-type]
+        days.update(commit.days)  # type: ignore[arg-type]
+        got += alerts(commit.batch.records)
+        task = restored(engine, changelog, days)
+        task.state_format = state_format
+    assert got == ma_crossings(closes(shared_path("quotes", "HSTECH.csv")), 60)
