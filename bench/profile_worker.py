@@ -25,6 +25,7 @@ sys.path.insert(0, str(REPO / "bench"))
 from quotes import (  # noqa: E402
     VENV_BIN,
     create_topics,
+    drop_topics,
     encode,
     produce,
     wait_for_output,
@@ -132,6 +133,7 @@ async def main() -> None:
         proc.terminate()
         proc.wait(30)
     subprocess.run(["pkill", "-f", f"WINDVANE_TOPIC_PREFIX={prefix}"], check=False)
+    await drop_topics(broker.bootstrap, f"^{prefix.rstrip('.')}[.-]")  # the broker keeps data
     print(top(raw, args.top))
     broker.down()
 
