@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import gc
 import hashlib
+import itertools
 import json
 import os
 import pickle
@@ -60,16 +61,25 @@ Records = list[tuple[int, int, bytes, bytes]]  # (partition, offset, key, value)
 # -- parent: workload, trees, alternation ---------------------------------------------------
 
 
-def make_workload(records: int, symbols: int, ticks_per_day: int) -> Path:
-    """bench/quotes.py's records, partitioned, pickled once per shape (both trees read it)."""
+def make_workload(records: int, symbols: int, ticks_per_day: int, live: bool = False) -> Path:
+    """bench/quotes.py's records, partitioned, pickled once per shape (both trees read it).
+    ``live``: the bars in a live feed's order (each symbol's next day in turn, round-robin
+    over the symbols) rather than the history's (a symbol's days together)."""
     sys.path.insert(0, str(REPO / "bench"))
     from aiokafka.partitioner import murmur2
     from quotes import encode, workload
 
-    path = WORK / f"workload-{records}-{symbols}-{ticks_per_day}.pickle"
+    shape = f"{records}-{symbols}-{ticks_per_day}" + ("-live" if live else "")
+    path = WORK / f"workload-{shape}.pickle"
     if path.exists():
         return path
-    data = encode(workload(records, symbols), ticks_per_day)
+    rows = workload(records, symbols)
+    if live:
+        by_symbol: dict[str, list[Any]] = {}
+        for row in rows:
+            by_symbol.setdefault(row[1], []).append(row)
+        rows = [r for turn in itertools.zip_longest(*by_symbol.values()) for r in turn if r]
+    data = encode(rows, ticks_per_day)
     offsets = [0] * PARTITIONS
     out: Records = []
     for key, value in data:
@@ -185,6 +195,11 @@ def main() -> None:
         "encoded for (nearly) every record",
     )
     ap.add_argument(
+        "--live-order",
+        action="store_true",
+        help="bars in a live feed's order (round-robin over the symbols), not symbol by symbol",
+    )
+    ap.add_argument(
         "--state-format-changed",
         action="store_true",
         help="the baseline writes another state format: only the outputs must be identical",
@@ -197,7 +212,7 @@ def main() -> None:
     if args.child:
         child(Path(args.child[0]), args.child[1], int(args.child[2]), sys.stdin, sys.stdout)
         return
-    workload = make_workload(args.records, args.symbols, args.ticks_per_day)
+    workload = make_workload(args.records, args.symbols, args.ticks_per_day, args.live_order)
     trees = {"tree": REPO}
     if args.baseline:
         trees["baseline"] = baseline_tree(args.baseline)
@@ -211,6 +226,8 @@ def main() -> None:
         compared = ("outputs",) if args.state_format_changed else ("outputs", "state")
         failed |= len({tuple(h[k] for k in compared) for h in result["hashes"].values()}) > 1
     feed = f"{args.ticks_per_day} ticks a bar" if args.ticks_per_day else "daily bars"
+    if args.live_order:
+        feed += " in a live feed's order"
     command = "python bench/domain.py " + " ".join(sys.argv[1:])
     report = {
         "when": datetime.now(tz=UTC).isoformat(timespec="seconds"),
