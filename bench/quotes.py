@@ -45,7 +45,6 @@ import os
 import platform
 import random
 import re
-import resource
 import signal
 import statistics
 import subprocess
@@ -67,7 +66,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from streams.runtime.sender import Partitioner, send_batches  # noqa: E402
+from streams.runtime.sender import Entry, Partitioner, send_batches  # noqa: E402
 from streams.tools.kafka_local import LocalBroker, free_port  # noqa: E402
 from tests.reference import QUOTES, closes, ma_crossings  # noqa: E402
 
@@ -403,12 +402,6 @@ def _windvane_env(bootstrap: str, prefix: str, guarantee: str) -> dict[str, str]
     }
 
 
-def own_cpu_seconds() -> float:
-    """User + system CPU time of this process (every thread)."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process and its waited-for children (0 if it is gone)."""
     try:
@@ -502,10 +495,11 @@ async def latency(
             due = min(n, int((time.perf_counter() - start) * rate) + 1)
             if due > i:
                 now, wall = time.perf_counter(), time.time()
-                for _, value in live[i:due]:
+                entries: list[Entry] = []
+                for key, value in live[i:due]:
                     k = day_of(value)
                     sent[k], sent_wall[k] = now, wall
-                entries = [(c.input, None, key, value, None) for key, value in live[i:due]]
+                    entries.append((c.input, None, key, value, None))
                 await send_batches(producer, partitioner, entries)
                 i = due
             await asyncio.sleep(max(SEND_TICK, start + i / rate - time.perf_counter()))
@@ -565,13 +559,16 @@ async def run_one(
             result["alerts_duplicated"] = len(alerts) - len(got)
             result["agrees"] = got == expected and len(alerts) == len(got)
         cpu = sum(cpu_seconds(p.pid) for p in procs)
-        others = own_cpu_seconds(), cpu_seconds(broker_pid) if broker_pid else 0.0
+        # (this process's count includes its reaped children: the contenders before this
+        # one, the same at both reads)
+        others = cpu_seconds(os.getpid()), cpu_seconds(broker_pid) if broker_pid else 0.0
         result["latency"] = await latency(bootstrap, c, live, rate)
         cpu = sum(cpu_seconds(p.pid) for p in procs) - cpu
         result["live_cpu_us_per_record"] = cpu / len(live) * 1e6
         # the rest of the machine in the same phase: this harness (producer and reader) and
         # the broker, which share its two cores with the contender
-        result["harness_cpu_us_per_record"] = (own_cpu_seconds() - others[0]) / len(live) * 1e6
+        harness_cpu = cpu_seconds(os.getpid()) - others[0]
+        result["harness_cpu_us_per_record"] = harness_cpu / len(live) * 1e6
         if broker_pid:
             broker_cpu = cpu_seconds(broker_pid) - others[1]
             result["broker_cpu_us_per_record"] = broker_cpu / len(live) * 1e6

@@ -274,12 +274,11 @@ class CloseHistory:
         hist = cls(sma_windows, extreme_windows)
         ring = [int(v) for v in data["ring"]]
         count = int(data["count"])
-        windows = (*hist.sma_windows, *hist.extreme_windows)
-        if count > len(ring) and any(n > len(ring) for n in windows):
+        if count > len(ring) and hist.capacity > len(ring):  # the longest window needs more
             for close in ring:
                 hist.push(close)
         else:
-            ring = ring[len(ring) - min(len(ring), hist.capacity) :]
+            ring = ring[-hist.capacity :]
             hist.ring = deque(ring)
             hist.count = count
             hist.wide = not all(-_I64 <= v <= _I64 for v in ring)

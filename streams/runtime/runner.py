@@ -151,11 +151,8 @@ class QuoteTasks(ConsumerRebalanceListener):
         return {t: sorted(tp.partition for tp in assigned if tp.topic == t) for t in self.inputs}
 
     def _task(self, partition: int) -> Task:
-        settings = self.settings
-        return Task(
-            partition, self.quotes, self.claims, settings.day_retention_days,
-            settings.state_format,
-        )  # fmt: skip
+        s = self.settings
+        return Task(partition, self.quotes, self.claims, s.day_retention_days, s.state_format)
 
     # -- lifecycle -------------------------------------------------------------------------
 

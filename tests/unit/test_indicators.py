@@ -149,22 +149,20 @@ def test_both_extremes_in_one_scan_are_the_two_lookups(
             window.push(count, value)
 
 
+def _out(v: int) -> object:
+    """A value as JSON carries it: an integer within 64 bits, else its decimal text."""
+    return v if -(2**63) < v < 2**63 else str(v)
+
+
 def _naive_wire(hist: CloseHistory) -> dict[str, object]:
     """The history's JSON object built value by value (integers beyond 64 bits as text)."""
-
-    def out(v: int) -> object:
-        return v if -(2**63) < v < 2**63 else str(v)
-
-    return {"ring": [out(v) for v in hist.ring], "count": hist.count, "streak": hist.streak}
+    return {"ring": [_out(v) for v in hist.ring], "count": hist.count, "streak": hist.streak}
 
 
 def _first_format(hist: CloseHistory) -> dict[str, object]:
     """The history as the first state format wrote it (the sums and extremes included),
     value by value: what a changelog written before the second format holds."""
-
-    def out(v: int) -> object:
-        return v if -(2**63) < v < 2**63 else str(v)
-
+    out = _out
     return {
         **_naive_wire(hist),
         "sums": {str(n): out(s) for n, s in hist.sums.items()},
